@@ -1,0 +1,126 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FerService.Inference.Classification;
+
+/// <summary>
+/// The model card that ships beside the classifier's .onnx file. The service reads input size,
+/// normalisation, labels and temperature from it, so a different model drops in without code changes.
+/// </summary>
+public sealed record ModelManifest
+{
+    public required string Name { get; init; }
+    public required string Version { get; init; }
+    /// <summary>File name of the ONNX model, relative to the manifest.</summary>
+    public required string File { get; init; }
+    /// <summary>Lower-case hex sha256 of the ONNX file; the service refuses a file that does not match.</summary>
+    public required string Sha256 { get; init; }
+    public required ModelInput Input { get; init; }
+    public required string OutputName { get; init; }
+    /// <summary>Label of each output, in output order.</summary>
+    public required IReadOnlyList<string> Labels { get; init; }
+    /// <summary>Softmax temperature fitted on the validation split (logits are divided by it).</summary>
+    public double Temperature { get; init; } = 1.0;
+    public ModelTraining? Training { get; init; }
+    public ModelMetrics? Metrics { get; init; }
+    public string? IntendedUse { get; init; }
+    public IReadOnlyList<string>? Limitations { get; init; }
+    public string? License { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static ModelManifest Load(string path)
+    {
+        using var stream = System.IO.File.OpenRead(path);
+        var manifest = JsonSerializer.Deserialize<ModelManifest>(stream, JsonOptions)
+            ?? throw new InvalidDataException($"Model manifest '{path}' is empty.");
+        manifest.Validate(path);
+        return manifest;
+    }
+
+    public void Save(string path) =>
+        System.IO.File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions) + "\n");
+
+    private void Validate(string path)
+    {
+        if (Labels.Count == 0)
+        {
+            throw new InvalidDataException($"Model manifest '{path}' lists no labels.");
+        }
+        if (Input.Width <= 0 || Input.Height <= 0 || Input.Channels is not (1 or 3))
+        {
+            throw new InvalidDataException($"Model manifest '{path}' has an invalid input size or channel count.");
+        }
+        if (Input.Mean.Count != Input.Channels || Input.Std.Count != Input.Channels)
+        {
+            throw new InvalidDataException($"Model manifest '{path}': mean and std need one value per channel.");
+        }
+        foreach (var std in Input.Std)
+        {
+            if (std <= 0)
+            {
+                throw new InvalidDataException($"Model manifest '{path}': std must be positive.");
+            }
+        }
+        if (!(Temperature > 0))
+        {
+            throw new InvalidDataException($"Model manifest '{path}': temperature must be positive.");
+        }
+    }
+}
+
+/// <summary>Input tensor spec: NCHW float32; pixel value v in 0..255 becomes (v * Scale - Mean[c]) / Std[c].</summary>
+public sealed record ModelInput
+{
+    public required string Name { get; init; }
+    /// <summary>Shape with -1 for the dynamic batch dimension.</summary>
+    public required IReadOnlyList<long> Shape { get; init; }
+    public string Layout { get; init; } = "NCHW";
+    /// <summary>1 = grey (ITU-R BT.601 luma), 3 = RGB.</summary>
+    public required int Channels { get; init; }
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public double Scale { get; init; } = 1.0 / 255.0;
+    public required IReadOnlyList<double> Mean { get; init; }
+    public required IReadOnlyList<double> Std { get; init; }
+    /// <summary>How a face is cropped for this model: the square side is this many times the detector's box side.</summary>
+    public double FaceCropScale { get; init; } = 1.0;
+}
+
+public sealed record ModelTraining
+{
+    public string? Data { get; init; }
+    public string? Command { get; init; }
+    public int Seed { get; init; }
+    public int Epochs { get; init; }
+    public double WallTimeSeconds { get; init; }
+    public long Parameters { get; init; }
+    public string? Framework { get; init; }
+    public IReadOnlyDictionary<string, string>? Recipe { get; init; }
+    public IReadOnlyList<EpochLog>? Log { get; init; }
+}
+
+public sealed record EpochLog(int Epoch, double Loss, double TrainAccuracy, double PublicTestAccuracy, double Seconds);
+
+public sealed record ModelMetrics
+{
+    public string Split { get; init; } = "PublicTest";
+    public int Count { get; init; }
+    public double Accuracy { get; init; }
+    public double AccuracyFlipAveraged { get; init; }
+    public double MacroF1 { get; init; }
+    public IReadOnlyList<ClassMetrics>? PerClass { get; init; }
+    /// <summary>Rows = true label, columns = predicted label, both in label order.</summary>
+    public IReadOnlyList<IReadOnlyList<int>>? ConfusionMatrix { get; init; }
+    public double NllBeforeCalibration { get; init; }
+    public double NllAfterCalibration { get; init; }
+    /// <summary>Expected calibration error with 15 equal-width confidence bins.</summary>
+    public double EceBeforeCalibration { get; init; }
+    public double EceAfterCalibration { get; init; }
+}
+
+public sealed record ClassMetrics(string Label, int Support, double Precision, double Recall, double F1);

@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+
+namespace FerService.Inference.Datasets;
+
+/// <summary>One split of FER2013: 48×48 grey faces, one byte per pixel, row-major.</summary>
+public sealed class Fer2013Split
+{
+    public const int Side = 48;
+    public const int PixelCount = Side * Side;
+
+    public Fer2013Split(string usage, byte[] pixels, byte[] labels, int[] rowNumbers)
+    {
+        Usage = usage;
+        Pixels = pixels;
+        Labels = labels;
+        RowNumbers = rowNumbers;
+    }
+
+    public string Usage { get; }
+
+    /// <summary>Count × 2,304 grey values.</summary>
+    public byte[] Pixels { get; }
+
+    /// <summary>0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral.</summary>
+    public byte[] Labels { get; }
+
+    /// <summary>Zero-based data-row position in the file (header excluded), to align FER+ votes.</summary>
+    public int[] RowNumbers { get; }
+
+    public int Count => Labels.Length;
+
+    public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(index * PixelCount, PixelCount);
+}
+
+/// <summary>Thrown for a FER2013 file that does not have the documented shape; the message names the line.</summary>
+public sealed class Fer2013FormatException : Exception
+{
+    public Fer2013FormatException(string message) : base(message) { }
+    public Fer2013FormatException() { }
+    public Fer2013FormatException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// Reads the original FER2013 CSV (<c>emotion,pixels,Usage</c>), plain or gzip-compressed.
+/// Only the requested usages are kept, so a caller that never asks for PrivateTest never holds it.
+/// </summary>
+public static class Fer2013Reader
+{
+    public const int ClassCount = 7;
+
+    public static readonly IReadOnlyList<string> Labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+
+    /// <summary>Where a user puts the data, in the order they are tried (the seed's convention first).</summary>
+    public static readonly IReadOnlyList<string> DefaultLocations =
+    [
+        "data/fer2013.csv",
+        "data/fer2013.csv.gz",
+        "data/fer2013/fer2013.csv",
+        "data/fer2013/fer2013.csv.gz",
+        "data/fer2013/fer2013-train-publictest.csv.gz",
+    ];
+
+    public static string? FindDefault(string root = ".")
+    {
+        foreach (var candidate in DefaultLocations)
+        {
+            var path = Path.Combine(root, candidate);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+        return null;
+    }
+
+    public static TextReader OpenText(string path)
+    {
+        Stream stream = File.OpenRead(path);
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+        {
+            stream = new GZipStream(stream, CompressionMode.Decompress);
+        }
+        return new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+    }
+
+    /// <summary>Reads the rows whose Usage is in <paramref name="usages"/> (null = every row), grouped by usage.</summary>
+    public static IReadOnlyDictionary<string, Fer2013Split> Read(string path, IReadOnlyCollection<string>? usages, int maxRowsPerUsage = int.MaxValue)
+    {
+        using var reader = OpenText(path);
+        var header = reader.ReadLine() ?? throw new Fer2013FormatException($"{path}: the file is empty.");
+        if (!header.Trim().Equals("emotion,pixels,Usage", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new Fer2013FormatException($"{path}:1: expected the header 'emotion,pixels,Usage', found '{Truncate(header)}'.");
+        }
+
+        var pixels = new Dictionary<string, List<byte>>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, List<byte>>(StringComparer.Ordinal);
+        var rows = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var buffer = new byte[Fer2013Split.PixelCount];
+        var lineNumber = 1;
+        var dataRow = -1;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            dataRow++;
+            var span = line.AsSpan().TrimEnd('\r');
+            var firstComma = span.IndexOf(',');
+            var lastComma = span.LastIndexOf(',');
+            if (firstComma < 0 || lastComma == firstComma || span[(firstComma + 1)..lastComma].Contains(','))
+            {
+                throw new Fer2013FormatException($"{path}:{lineNumber}: expected 3 columns (emotion,pixels,Usage).");
+            }
+            var usage = span[(lastComma + 1)..].Trim().ToString();
+            if (usages is not null && !usages.Contains(usage))
+            {
+                continue;
+            }
+            if (!labels.TryGetValue(usage, out var usageLabels))
+            {
+                usageLabels = labels[usage] = [];
+                pixels[usage] = new List<byte>(capacity: 4096 * Fer2013Split.PixelCount);
+                rows[usage] = [];
+            }
+            if (usageLabels.Count >= maxRowsPerUsage)
+            {
+                continue;
+            }
+            if (!int.TryParse(span[..firstComma], NumberStyles.None, CultureInfo.InvariantCulture, out var emotion) || emotion is < 0 or >= ClassCount)
+            {
+                throw new Fer2013FormatException($"{path}:{lineNumber}: emotion '{Truncate(span[..firstComma].ToString())}' is not an integer 0..6.");
+            }
+            ParsePixels(span[(firstComma + 1)..lastComma], buffer, path, lineNumber);
+            usageLabels.Add((byte)emotion);
+            pixels[usage].AddRange(buffer);
+            rows[usage].Add(dataRow);
+        }
+
+        var result = new Dictionary<string, Fer2013Split>(StringComparer.Ordinal);
+        foreach (var (usage, usageLabels) in labels)
+        {
+            result[usage] = new Fer2013Split(usage, [.. pixels[usage]], [.. usageLabels], [.. rows[usage]]);
+        }
+        return result;
+    }
+
+    private static void ParsePixels(ReadOnlySpan<char> text, Span<byte> destination, string path, int lineNumber)
+    {
+        var count = 0;
+        var value = -1;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9')
+            {
+                value = (value < 0 ? 0 : value * 10) + (c - '0');
+                if (value > 255)
+                {
+                    throw new Fer2013FormatException($"{path}:{lineNumber}: pixel {count + 1} is out of range 0..255.");
+                }
+            }
+            else if (c == ' ')
+            {
+                if (value >= 0)
+                {
+                    Store(ref count, ref value, destination, path, lineNumber);
+                }
+            }
+            else
+            {
+                throw new Fer2013FormatException($"{path}:{lineNumber}: pixel {count + 1} contains '{c}', expected digits separated by spaces.");
+            }
+        }
+        if (value >= 0)
+        {
+            Store(ref count, ref value, destination, path, lineNumber);
+        }
+        if (count != Fer2013Split.PixelCount)
+        {
+            throw new Fer2013FormatException($"{path}:{lineNumber}: expected {Fer2013Split.PixelCount} pixels, found {count}.");
+        }
+    }
+
+    private static void Store(ref int count, ref int value, Span<byte> destination, string path, int lineNumber)
+    {
+        if (count >= destination.Length)
+        {
+            throw new Fer2013FormatException($"{path}:{lineNumber}: more than {Fer2013Split.PixelCount} pixels.");
+        }
+        destination[count++] = (byte)value;
+        value = -1;
+    }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

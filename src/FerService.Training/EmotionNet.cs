@@ -1,0 +1,63 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FerService.Training;
+
+/// <summary>
+/// VGG-style classifier: 3×3 conv + BatchNorm + ReLU blocks with 2×2 max-pooling ('M' in the spec),
+/// global average pooling, then a small MLP head. The same layer list drives forward() and ONNX export.
+/// </summary>
+internal sealed class EmotionNet : Module<Tensor, Tensor>
+{
+    public const double BatchNormEpsilon = 1e-5;
+
+    private readonly Sequential layers;
+
+    public EmotionNet(string spec, int classes, double featureDropout, double headDropout, int hidden = 256) : base(nameof(EmotionNet))
+    {
+        Spec = spec;
+        var modules = new List<(string, Module<Tensor, Tensor>)>();
+        var channels = 1;
+        var index = 0;
+        foreach (var token in spec.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (token == "M")
+            {
+                modules.Add(($"pool{index++}", MaxPool2d(kernel_size: 2, stride: 2)));
+                continue;
+            }
+            var width = int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
+            modules.Add(($"conv{index}", Conv2d(channels, width, kernel_size: 3, padding: 1, bias: false)));
+            modules.Add(($"bn{index}", BatchNorm2d(width, eps: BatchNormEpsilon)));
+            modules.Add(($"relu{index++}", ReLU()));
+            channels = width;
+        }
+        modules.Add(("gap", AdaptiveAvgPool2d(1)));
+        modules.Add(("flatten", Flatten()));
+        modules.Add(("drop1", Dropout(featureDropout)));
+        modules.Add(("fc1", Linear(channels, hidden)));
+        modules.Add(("relu_fc1", ReLU()));
+        modules.Add(("drop2", Dropout(headDropout)));
+        modules.Add(("fc2", Linear(hidden, classes)));
+        layers = Sequential(modules);
+        RegisterComponents();
+    }
+
+    public string Spec { get; }
+
+    public IEnumerable<Module> Layers => layers.children();
+
+    public override Tensor forward(Tensor input) => layers.forward(input);
+
+    public long ParameterCount()
+    {
+        long total = 0;
+        foreach (var p in parameters())
+        {
+            total += p.numel();
+        }
+        return total;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using FerService.Inference.Datasets;
+using FerService.Training;
+
+if (!NativeTuning.TuneMallocForTraining())
+{
+    Console.Error.WriteLine("warning: mallopt tuning was not applied; training may be several times slower.");
+}
+return Cli.Run(args, Console.Out, Console.Error);
+
+namespace FerService.Training
+{
+    internal static class Cli
+    {
+        private const string Usage = """
+            FerService.Training — train, export and evaluate the FER2013 emotion classifier.
+
+              train    [--data <fer2013.csv|.csv.gz>] [--ferplus <fer2013new.csv>] [--out models/]
+                       [--epochs N] [--minutes M] [--seed S] [--threads T]
+              export   --checkpoint <file.ckpt> [--data ...] [--out models/]
+              evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
+
+            --data defaults to data/fer2013.csv or data/fer2013.csv.gz.
+            """;
+
+        public static int Run(string[] args, TextWriter output, TextWriter error)
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                output.WriteLine(Usage);
+                return args.Length == 0 ? 2 : 0;
+            }
+            try
+            {
+                var arguments = Arguments.Parse(args.AsSpan(1));
+                switch (args[0])
+                {
+                    case "train":
+                        new Trainer(TrainOptionsFrom(arguments, args), output).Run();
+                        return 0;
+                    default:
+                        error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
+                        return 2;
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or Fer2013FormatException or FileNotFoundException or InvalidDataException)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        }
+
+        private static TrainOptions TrainOptionsFrom(Arguments arguments, string[] args)
+        {
+            var data = DataPath(arguments);
+            var ferPlus = arguments.Get("ferplus") ?? FindFerPlus(data);
+            return new TrainOptions
+            {
+                DataPath = data,
+                FerPlusPath = ferPlus,
+                OutputDirectory = arguments.Get("out") ?? "models",
+                Epochs = arguments.GetInt("epochs") ?? 60,
+                Minutes = arguments.GetDouble("minutes"),
+                Seed = arguments.GetInt("seed") ?? 20261124,
+                Threads = arguments.GetInt("threads") ?? Environment.ProcessorCount,
+                FerPlusWeight = arguments.GetDouble("ferplus-weight") ?? 0.3,
+                MaxSteps = arguments.GetInt("max-steps"),
+                BatchSize = arguments.GetInt("batch") ?? 64,
+                TrainCrop = arguments.GetInt("crop") ?? 40,
+                LearningRate = arguments.GetDouble("lr") ?? 0.05,
+                MaxTrainingRows = arguments.GetInt("max-rows"),
+                Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
+                Command = "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args),
+            };
+        }
+
+        internal static string DataPath(Arguments arguments)
+        {
+            var path = arguments.Get("data") ?? Fer2013Reader.FindDefault()
+                ?? throw new FileNotFoundException("No FER2013 data: put fer2013.csv (or .csv.gz) into data/ or pass --data <path>.");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"FER2013 data file '{path}' does not exist.");
+        }
+
+        /// <summary>FER+ votes are used when a fer2013new*.csv lies beside the data file.</summary>
+        private static string? FindFerPlus(string dataPath)
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(dataPath))!;
+            foreach (var name in new[] { "fer2013new.csv", "fer2013new-train-publictest.csv" })
+            {
+                var candidate = Path.Combine(directory, name);
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+            return null;
+        }
+    }
+
+    internal sealed class Arguments
+    {
+        private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+        public static Arguments Parse(ReadOnlySpan<string> args)
+        {
+            var result = new Arguments();
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+                {
+                    throw new ArgumentException($"Expected '--name value', found '{args[i]}'.");
+                }
+                result._values[args[i][2..]] = args[++i];
+            }
+            return result;
+        }
+
+        public string? Get(string name) => _values.GetValueOrDefault(name);
+
+        public int? GetInt(string name) => Get(name) is { } v
+            ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"--{name} must be a positive integer.")
+            : null;
+
+        public double? GetDouble(string name) => Get(name) is { } v
+            ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 ? d : throw new ArgumentException($"--{name} must be a non-negative number.")
+            : null;
+    }
+}

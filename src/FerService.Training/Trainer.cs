@@ -1,0 +1,453 @@
+using System.Diagnostics;
+using System.Globalization;
+using FerService.Inference.Classification;
+using FerService.Inference.Datasets;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FerService.Training;
+
+internal sealed record TrainOptions
+{
+    public required string DataPath { get; init; }
+    public string? FerPlusPath { get; init; }
+    public string OutputDirectory { get; init; } = "models";
+    public int Epochs { get; init; } = 60;
+    /// <summary>Wall-clock budget; the learning-rate schedule follows whichever of epochs or time runs out first.</summary>
+    public double? Minutes { get; init; }
+    public int Seed { get; init; } = 20261124;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 0.05;
+    public double WeightDecay { get; init; } = 5e-4;
+    public double LabelSmoothing { get; init; } = 0.1;
+    /// <summary>Weight of the FER+ vote distribution in the soft target (the rest is the smoothed original label).</summary>
+    public double FerPlusWeight { get; init; } = 0.3;
+    public double EmaDecay { get; init; } = 0.999;
+    public string Architecture { get; init; } = "32,32,M,64,64,M,128,128,M,256,256,M";
+    public double FeatureDropout { get; init; } = 0.2;
+    public double HeadDropout { get; init; } = 0.3;
+    /// <summary>Side of the random training crop; evaluation and export use the full 48×48 face.</summary>
+    public int TrainCrop { get; init; } = 40;
+    /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
+    public int? MaxSteps { get; init; }
+    public int? MaxTrainingRows { get; init; }
+    public required string Command { get; init; }
+}
+
+/// <summary>Trains <see cref="EmotionNet"/> on FER2013 Training, selects on PublicTest, exports ONNX and the model card.</summary>
+internal sealed class Trainer(TrainOptions options, TextWriter log)
+{
+    private const int Side = Fer2013Split.Side;
+    private const int Classes = Fer2013Reader.ClassCount;
+    private const int EvaluationBatch = 512;
+    private const double WarmupFraction = 0.03;
+
+    public const string ModelFileName = "emotion-fer2013.onnx";
+    public const string ManifestFileName = "emotion-fer2013.json";
+    public const string CheckpointFileName = "emotion-fer2013.ckpt";
+
+    public ModelManifest Run()
+    {
+        var clock = Stopwatch.StartNew();
+        torch.set_num_threads(options.Threads);
+        torch.manual_seed(options.Seed);
+        var random = new Random(options.Seed);
+
+        log.WriteLine($"reading {options.DataPath}");
+        // PrivateTest is never requested, so it is never held in memory.
+        var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"], options.MaxTrainingRows ?? int.MaxValue);
+        if (!splits.TryGetValue("Training", out var train) || !splits.TryGetValue("PublicTest", out var validation))
+        {
+            throw new Fer2013FormatException($"{options.DataPath}: needs both Training and PublicTest rows.");
+        }
+        var (mean, std) = PixelStatistics(train);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training {train.Count} rows, PublicTest {validation.Count} rows; pixel mean {mean:F4} std {std:F4}"));
+
+        var targets = SoftTargets(train);
+        using var trainImages = ToTensor(train);
+        using var validationImages = Normalise(ToTensor(validation), mean, std);
+        using var validationLabels = tensor(validation.Labels.Select(l => (long)l).ToArray());
+
+        using var model = NewModel();
+        using var ema = NewModel();
+        CopyState(model, ema);
+        log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads");
+
+        var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
+        var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var plannedSteps = (long)stepsPerEpoch * options.Epochs;
+        var budgetSeconds = options.Minutes * 60;
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        var epochLog = new List<EpochLog>();
+        Dictionary<string, Tensor>? bestState = null;
+        var bestAccuracy = -1.0;
+        var bestSource = "";
+        long step = 0;
+        var finished = false;
+
+        for (var epoch = 1; !finished; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            model.train();
+            random.Shuffle(order);
+            double lossSum = 0;
+            long seen = 0, correct = 0;
+            var phases = new double[4];
+            for (var start = 0; start < order.Length; start += options.BatchSize)
+            {
+                var progress = Math.Max((double)step / plannedSteps, budgetSeconds is { } b ? clock.Elapsed.TotalSeconds / b : 0);
+                if (progress >= 1 || (options.MaxSteps is { } max && step >= max))
+                {
+                    finished = true;
+                    break;
+                }
+                SetLearningRate(optimizer, LearningRateAt(progress));
+                var count = Math.Min(options.BatchSize, order.Length - start);
+                using var scope = NewDisposeScope();
+                var indices = tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
+                var phase = Stopwatch.GetTimestamp();
+                var batch = Normalise(Augment(trainImages.index_select(0, indices), options.TrainCrop, random), mean, std);
+                var batchTargets = targets.index_select(0, indices);
+                phases[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+                var logits = model.forward(batch);
+                var loss = -(batchTargets * nn.functional.log_softmax(logits, 1)).sum(1).mean();
+                phases[1] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+                optimizer.zero_grad();
+                loss.backward();
+                phases[2] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+                optimizer.step();
+                UpdateEma(model, ema, options.EmaDecay);
+                phases[3] += Stopwatch.GetElapsedTime(phase).TotalSeconds;
+                step++;
+                lossSum += loss.item<float>() * count;
+                correct += logits.argmax(1).eq(batchTargets.argmax(1)).sum().item<long>();
+                seen += count;
+            }
+            if (seen == 0)
+            {
+                break;
+            }
+            var trainSeconds = epochClock.Elapsed.TotalSeconds;
+
+            var accuracy = Accuracy(model, validationImages, validationLabels);
+            // The average lags far behind early on; measuring it before mid-training only costs time.
+            var emaAccuracy = finished || step >= plannedSteps / 2 || (budgetSeconds is { } total && clock.Elapsed.TotalSeconds >= total / 2)
+                ? Accuracy(ema, validationImages, validationLabels) : 0;
+            foreach (var (candidate, candidateAccuracy, source) in new[] { (model, accuracy, "model"), (ema, emaAccuracy, "ema") })
+            {
+                if (candidateAccuracy > bestAccuracy)
+                {
+                    bestAccuracy = candidateAccuracy;
+                    bestSource = $"{source}@{epoch}";
+                    DisposeState(bestState);
+                    bestState = CloneState(candidate);
+                    Directory.CreateDirectory(options.OutputDirectory);
+                    candidate.save(Path.Combine(options.OutputDirectory, CheckpointFileName));
+                }
+            }
+            var seconds = epochClock.Elapsed.TotalSeconds;
+            epochLog.Add(new EpochLog(epoch, Math.Round(lossSum / seen, 4), Math.Round((double)correct / seen, 4), Math.Round(Math.Max(accuracy, emaAccuracy), 4), Math.Round(seconds, 1)));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch,3}  loss {lossSum / seen:F4}  train-acc {(double)correct / seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {LearningRateAt(Math.Min(1, (double)step / plannedSteps)):F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
+        }
+
+        LoadState(model, bestState!);
+        DisposeState(bestState);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {bestAccuracy:P2} from {bestSource}"));
+        var manifest = Finish(model, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog, bestSource);
+        return manifest;
+    }
+
+    private EmotionNet NewModel() => new(options.Architecture, Classes, options.FeatureDropout, options.HeadDropout);
+
+    private ModelManifest Finish(EmotionNet model, Fer2013Split validation, Tensor validationImages, double mean, double std,
+        double wallSeconds, List<EpochLog> epochLog, string bestSource)
+    {
+        var logits = Logits(model, validationImages);
+        var flipped = Logits(model, validationImages.flip(3));
+        var temperature = ClassificationMetrics.FitTemperature(logits, validation.Labels, Classes);
+        var metrics = ClassificationMetrics.Compute(logits, flipped, validation.Labels, Fer2013Reader.Labels, temperature, "PublicTest");
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"PublicTest: accuracy {metrics.Accuracy:P2}, flip-averaged {metrics.AccuracyFlipAveraged:P2}, macro-F1 {metrics.MacroF1:F4}, temperature {temperature}, ECE {metrics.EceBeforeCalibration:F4} -> {metrics.EceAfterCalibration:F4}"));
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        model.eval();
+        var onnx = OnnxExporter.Export(model, Side, Side, Classes);
+        var onnxPath = Path.Combine(options.OutputDirectory, ModelFileName);
+        File.WriteAllBytes(onnxPath, onnx);
+        var manifest = new ModelManifest
+        {
+            Name = "fer2013-vgg",
+            Version = DateTime.UtcNow.ToString("yyyy.MM.dd", CultureInfo.InvariantCulture),
+            File = ModelFileName,
+            Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(onnx)),
+            Input = new ModelInput
+            {
+                Name = OnnxExporter.InputName,
+                Shape = [-1, 1, Side, Side],
+                Channels = 1,
+                Width = Side,
+                Height = Side,
+                Mean = [Math.Round(mean, 4)],
+                Std = [Math.Round(std, 4)],
+                FaceCropScale = 1.0,
+            },
+            OutputName = OnnxExporter.OutputName,
+            Labels = Fer2013Reader.Labels,
+            Temperature = temperature,
+            Training = new ModelTraining
+            {
+                Data = "FER2013 Training rows (28,709); checkpoint chosen on PublicTest (3,589); PrivateTest never read",
+                Command = options.Command,
+                Seed = options.Seed,
+                Epochs = epochLog.Count,
+                WallTimeSeconds = Math.Round(wallSeconds),
+                Parameters = model.ParameterCount(),
+                Framework = "TorchSharp 0.107.0 / libtorch 2.10 CPU, ONNX opset " + Onnx.OnnxGraphBuilder.Opset,
+                Recipe = Recipe(bestSource),
+                Log = epochLog,
+            },
+            Metrics = metrics,
+            IntendedUse = "Research and product prototypes that estimate the apparent facial expression of a cropped, roughly frontal face "
+                + "into 7 basic categories. Probabilities describe appearance, not a person's inner emotional state.",
+            Limitations =
+            [
+                "Trained on FER2013: 48x48 grey web images with noisy labels (about 1 in 4 disputed by FER+ annotators).",
+                "Disgust is rare (1.5% of training data) and fear is often confused with sad and surprise; treat those classes with care.",
+                "Accuracy drops for profile faces, heavy occlusion, low light and faces under about 40 pixels.",
+                "Demographic balance of FER2013 is undocumented; performance across groups has not been measured.",
+                "Not for decisions about individuals (hiring, policing, health, credit) or covert monitoring.",
+            ],
+            License = "MIT (weights trained by this project on FER2013, whose own terms of use apply to the data)",
+        };
+        manifest.Save(Path.Combine(options.OutputDirectory, ManifestFileName));
+        log.WriteLine($"wrote {onnxPath} and {ManifestFileName} (sha256 {manifest.Sha256})");
+        return manifest;
+    }
+
+    private Dictionary<string, string> Recipe(string bestSource) => new()
+    {
+        ["architecture"] = $"VGG-style conv3x3+BN+ReLU [{options.Architecture}], global average pool, dropout {options.FeatureDropout}, linear 256 + ReLU, dropout {options.HeadDropout}, linear 7",
+        ["input"] = "48x48 grey, scaled to [0,1], normalised with the Training pixel mean/std",
+        ["augmentation"] = $"per sample: random {options.TrainCrop}x{options.TrainCrop} crop plus ±4 px shift, horizontal flip, ±10° rotation, 0.9–1.1 scale (one affine_grid + grid_sample), contrast 0.8–1.2, brightness ±0.1; evaluation on the full 48x48 face",
+        ["loss"] = $"soft cross-entropy; target = {1 - options.FerPlusWeight:0.##} × (label smoothed {options.LabelSmoothing}) + {options.FerPlusWeight:0.##} × FER+ vote distribution (where votes exist)",
+        ["optimiser"] = string.Create(CultureInfo.InvariantCulture, $"SGD nesterov momentum 0.9, weight decay {options.WeightDecay}, batch {options.BatchSize}"),
+        ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
+        ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
+        ["selection"] = $"best PublicTest accuracy, evaluated every epoch: {bestSource}",
+    };
+
+    private double LearningRateAt(double progress)
+    {
+        if (progress < WarmupFraction)
+        {
+            return options.LearningRate * (0.1 + 0.9 * progress / WarmupFraction);
+        }
+        var cosine = (progress - WarmupFraction) / (1 - WarmupFraction);
+        return options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, cosine)));
+    }
+
+    private static void SetLearningRate(optim.Optimizer optimizer, double learningRate)
+    {
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+    }
+
+    /// <summary>Smoothed one-hot original label, mixed with the FER+ vote distribution where one is given.</summary>
+    private Tensor SoftTargets(Fer2013Split train)
+    {
+        float[]? votes = null;
+        if (options.FerPlusPath is { } path && options.FerPlusWeight > 0)
+        {
+            votes = FerPlusVotes.Read(path, train);
+            log.WriteLine($"FER+ votes from {path}, weight {options.FerPlusWeight}");
+        }
+        var targets = new float[train.Count * Classes];
+        var smoothing = (float)options.LabelSmoothing;
+        var withVotes = 0;
+        for (var i = 0; i < train.Count; i++)
+        {
+            var row = targets.AsSpan(i * Classes, Classes);
+            for (var c = 0; c < Classes; c++)
+            {
+                row[c] = smoothing / Classes + (c == train.Labels[i] ? 1 - smoothing : 0);
+            }
+            if (votes is null)
+            {
+                continue;
+            }
+            var vote = votes.AsSpan(i * Classes, Classes);
+            float total = 0;
+            foreach (var v in vote)
+            {
+                total += v;
+            }
+            if (total <= 0)
+            {
+                continue;
+            }
+            withVotes++;
+            var weight = (float)options.FerPlusWeight;
+            for (var c = 0; c < Classes; c++)
+            {
+                row[c] = (1 - weight) * row[c] + weight * vote[c];
+            }
+        }
+        if (votes is not null)
+        {
+            log.WriteLine($"{withVotes} of {train.Count} training rows have usable FER+ votes");
+        }
+        return tensor(targets, [train.Count, Classes]);
+    }
+
+    private static (double Mean, double Std) PixelStatistics(Fer2013Split split)
+    {
+        double sum = 0, squares = 0;
+        foreach (var p in split.Pixels)
+        {
+            var v = p / 255.0;
+            sum += v;
+            squares += v * v;
+        }
+        var mean = sum / split.Pixels.Length;
+        return (mean, Math.Sqrt(squares / split.Pixels.Length - mean * mean));
+    }
+
+    private static Tensor ToTensor(Fer2013Split split)
+    {
+        var values = new float[split.Pixels.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = split.Pixels[i] / 255f;
+        }
+        return tensor(values, [split.Count, 1, Side, Side]);
+    }
+
+    private static Tensor Normalise(Tensor images, double mean, double std) => images.sub(mean).div(std);
+
+    /// <summary>
+    /// One random affine warp per sample (crop position, shift, flip, rotation, scale) sampled straight into
+    /// a crop×crop output, then contrast and brightness. Smaller crops keep the pixel scale of the face and
+    /// cut compute by (crop/48)², so more epochs fit the budget.
+    /// </summary>
+    private static Tensor Augment(Tensor images, int crop, Random random)
+    {
+        var field = (double)crop / Side;
+        var count = (int)images.shape[0];
+        var theta = new float[count * 6];
+        var contrast = new float[count];
+        var brightness = new float[count];
+        var maxShift = (4.0 + (Side - crop) / 2.0) / (Side / 2.0);
+        for (var i = 0; i < count; i++)
+        {
+            var angle = (random.NextDouble() * 2 - 1) * 10 * Math.PI / 180;
+            var scale = 1 / (0.9 + random.NextDouble() * 0.2);
+            var flip = random.Next(2) == 0 ? 1.0 : -1.0;
+            var cos = Math.Cos(angle) * scale * field;
+            var sin = Math.Sin(angle) * scale * field;
+            theta[i * 6 + 0] = (float)(cos * flip);
+            theta[i * 6 + 1] = (float)-sin;
+            theta[i * 6 + 2] = (float)((random.NextDouble() * 2 - 1) * maxShift);
+            theta[i * 6 + 3] = (float)(sin * flip);
+            theta[i * 6 + 4] = (float)cos;
+            theta[i * 6 + 5] = (float)((random.NextDouble() * 2 - 1) * maxShift);
+            contrast[i] = (float)(0.8 + random.NextDouble() * 0.4);
+            brightness[i] = (float)((random.NextDouble() * 2 - 1) * 0.1);
+        }
+        var grid = nn.functional.affine_grid(tensor(theta, [count, 2, 3]), [count, 1, crop, crop], align_corners: false);
+        var warped = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
+        var means = warped.mean([1, 2, 3], keepdim: true);
+        var adjusted = (warped - means) * tensor(contrast, [count, 1, 1, 1]) + means + tensor(brightness, [count, 1, 1, 1]);
+        return adjusted.clamp(0, 1);
+    }
+
+    private static double Accuracy(EmotionNet model, Tensor images, Tensor labels)
+    {
+        var logits = Logits(model, images);
+        var count = (int)labels.shape[0];
+        var labelValues = labels.data<long>().ToArray();
+        var correct = 0;
+        for (var i = 0; i < count; i++)
+        {
+            correct += ClassificationMetrics.ArgMax(logits.AsSpan(i * Classes, Classes)) == labelValues[i] ? 1 : 0;
+        }
+        return (double)correct / count;
+    }
+
+    internal static float[] Logits(EmotionNet model, Tensor images)
+    {
+        model.eval();
+        using var _ = no_grad();
+        var count = images.shape[0];
+        var result = new float[count * Classes];
+        for (long start = 0; start < count; start += EvaluationBatch)
+        {
+            using var scope = NewDisposeScope();
+            var length = Math.Min(EvaluationBatch, count - start);
+            var values = model.forward(images.narrow(0, start, length)).contiguous().data<float>().ToArray();
+            values.CopyTo(result, (int)(start * Classes));
+        }
+        return result;
+    }
+
+    private static void UpdateEma(EmotionNet model, EmotionNet ema, double decay)
+    {
+        using var _ = no_grad();
+        foreach (var (average, current) in ema.parameters().Zip(model.parameters()))
+        {
+            average.mul_(decay).add_(current.detach(), alpha: 1 - decay);
+        }
+        foreach (var (average, current) in ema.buffers().Zip(model.buffers()))
+        {
+            if (average.is_floating_point())
+            {
+                average.mul_(decay).add_(current, alpha: 1 - decay);
+            }
+            else
+            {
+                average.copy_(current);
+            }
+        }
+    }
+
+    private static void CopyState(EmotionNet source, EmotionNet destination)
+    {
+        var state = CloneState(source);
+        LoadState(destination, state);
+        DisposeState(state);
+    }
+
+    private static Dictionary<string, Tensor> CloneState(EmotionNet model)
+    {
+        var state = new Dictionary<string, Tensor>();
+        foreach (var (name, value) in model.state_dict())
+        {
+            state[name] = value.detach().clone();
+        }
+        return state;
+    }
+
+    private static void LoadState(EmotionNet model, Dictionary<string, Tensor> state)
+    {
+        using var _ = no_grad();
+        foreach (var (name, value) in model.state_dict())
+        {
+            value.copy_(state[name]);
+        }
+    }
+
+    private static void DisposeState(Dictionary<string, Tensor>? state)
+    {
+        if (state is null)
+        {
+            return;
+        }
+        foreach (var value in state.Values)
+        {
+            value.Dispose();
+        }
+    }
+}
