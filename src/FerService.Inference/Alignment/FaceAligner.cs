@@ -1,0 +1,100 @@
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using SkiaSharp;
+
+namespace FerService.Inference.Alignment;
+
+/// <summary>
+/// Turns a face (or a whole pre-cropped image) into the classifier's input: rotate so the eye line is level,
+/// square crop around the box centre with the model's margin, resample to the input size, convert to grey
+/// or RGB, normalise as the manifest says. The service and the evaluate tool both use this code.
+/// </summary>
+public sealed class FaceAligner(ModelInput input)
+{
+    private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+
+    public ModelInput Input => input;
+
+    /// <summary>Floats per crop (channels × height × width).</summary>
+    public int CropLength => input.Channels * input.Width * input.Height;
+
+    /// <summary>
+    /// Source → crop transform: translate the box centre to the origin, rotate by minus the eye-line angle,
+    /// scale the square side (max box side × <paramref name="cropScale"/>) to the input width, move to the crop centre.
+    /// </summary>
+    public static SKMatrix FaceTransform(DetectedFace face, int width, int height, double cropScale)
+    {
+        var eyes = face.Landmarks;
+        // The subject's right eye is on the image's left, so left − right points along +x for an upright face.
+        var angle = MathF.Atan2(eyes.LeftEye.Y - eyes.RightEye.Y, eyes.LeftEye.X - eyes.RightEye.X);
+        var side = Math.Max(face.Box.Width, face.Box.Height) * (float)cropScale;
+        var scale = width / side;
+        return SKMatrix.CreateTranslation(-face.Box.CenterX, -face.Box.CenterY)
+            .PostConcat(SKMatrix.CreateRotation(-angle))
+            .PostConcat(SKMatrix.CreateScale(scale, scale * height / width))
+            .PostConcat(SKMatrix.CreateTranslation(width / 2f, height / 2f));
+    }
+
+    /// <summary>Whole image stretched to the input size: the <c>detect=false</c> path for pre-cropped faces.</summary>
+    public static SKMatrix WholeImageTransform(int imageWidth, int imageHeight, int width, int height) =>
+        SKMatrix.CreateScale((float)width / imageWidth, (float)height / imageHeight);
+
+    public void CropFace(RgbaImage image, DetectedFace face, Span<float> destination) =>
+        Crop(image, FaceTransform(face, input.Width, input.Height, input.FaceCropScale), destination);
+
+    public void CropWhole(RgbaImage image, Span<float> destination) =>
+        Crop(image, WholeImageTransform(image.Width, image.Height, input.Width, input.Height), destination);
+
+    /// <summary>Resamples <paramref name="image"/> through <paramref name="transform"/> and writes normalised NCHW floats.</summary>
+    public unsafe void Crop(RgbaImage image, SKMatrix transform, Span<float> destination)
+    {
+        int width = input.Width, height = input.Height;
+        if (destination.Length < CropLength)
+        {
+            throw new ArgumentException("Destination is smaller than one crop.", nameof(destination));
+        }
+        Span<byte> pixels = width * height * 4 <= 64 * 1024 ? stackalloc byte[width * height * 4] : new byte[width * height * 4];
+        fixed (byte* cropPixels = pixels)
+        {
+            var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            using var surface = SKSurface.Create(info, (nint)cropPixels, width * 4);
+            using var source = SKImage.FromPixels(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), image.Address, image.RowBytes);
+            var canvas = surface.Canvas;
+            canvas.Clear(SKColors.Black);
+            canvas.SetMatrix(transform);
+            canvas.DrawImage(source, 0, 0, Sampling);
+            canvas.Flush();
+        }
+        Normalise(pixels, destination);
+    }
+
+    /// <summary>RGBA bytes → normalised planes. Grey uses ITU-R BT.601 luma, as FER2013's grey images do.</summary>
+    private void Normalise(ReadOnlySpan<byte> pixels, Span<float> destination)
+    {
+        var plane = input.Width * input.Height;
+        var scale = (float)input.Scale;
+        if (input.Channels == 1)
+        {
+            var mean = (float)input.Mean[0];
+            var inverseStd = 1f / (float)input.Std[0];
+            for (var i = 0; i < plane; i++)
+            {
+                var p = i * 4;
+                var grey = MathF.Round(0.299f * pixels[p] + 0.587f * pixels[p + 1] + 0.114f * pixels[p + 2]);
+                destination[i] = (grey * scale - mean) * inverseStd;
+            }
+            return;
+        }
+        for (var c = 0; c < 3; c++)
+        {
+            var mean = (float)input.Mean[c];
+            var inverseStd = 1f / (float)input.Std[c];
+            var channel = destination.Slice(c * plane, plane);
+            for (var i = 0; i < plane; i++)
+            {
+                channel[i] = (pixels[i * 4 + c] * scale - mean) * inverseStd;
+            }
+        }
+    }
+}

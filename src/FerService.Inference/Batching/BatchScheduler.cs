@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using FerService.Inference.Classification;
+
+namespace FerService.Inference.Batching;
+
+/// <summary>Section <c>Fer:Batching</c>.</summary>
+public sealed class BatchingOptions
+{
+    public const string Section = "Fer:Batching";
+
+    /// <summary>Most crops classified in one session run.</summary>
+    [Range(1, 512)]
+    public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>How long the worker waits for more crops once it holds at least one.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Crops waiting for the worker; beyond it callers get <see cref="QueueFullException"/>.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 4096;
+}
+
+public sealed class QueueFullException : Exception
+{
+    public QueueFullException() : base("The classification queue is full.") { }
+    public QueueFullException(string message) : base(message) { }
+    public QueueFullException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>
+/// Collects crops from all concurrent requests into one channel; a single worker classifies up to
+/// MaxBatchSize of them per session run, waiting at most MaxBatchDelay for a batch to fill.
+/// A caller's cancellation completes its waiters at once and the worker skips their crops.
+/// </summary>
+public sealed class BatchScheduler : IAsyncDisposable
+{
+    public static readonly Meter Meter = new("FerService.Inference");
+    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("fer.classifier.batch_size", description: "Crops per classifier run");
+    private static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("fer.classifier.queue_wait", "s", "Time a crop waits for the classifier");
+
+    private readonly IEmotionClassifier _classifier;
+    private readonly BatchingOptions _options;
+    private readonly Channel<PendingCrop> _channel;
+    private readonly Task _worker;
+    private readonly int _cropLength;
+    private readonly int _classes;
+    private readonly double _temperature;
+    private int _queued;
+
+    public BatchScheduler(IEmotionClassifier classifier, BatchingOptions options)
+    {
+        _classifier = classifier;
+        _options = options;
+        var input = classifier.Manifest.Input;
+        _cropLength = input.Channels * input.Width * input.Height;
+        _classes = classifier.Manifest.Labels.Count;
+        _temperature = classifier.Manifest.Temperature;
+        _channel = Channel.CreateBounded<PendingCrop>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _worker = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Crops waiting in the queue now.</summary>
+    public int QueueLength => Volatile.Read(ref _queued);
+
+    public int CropLength => _cropLength;
+
+    /// <summary>Classifies one crop (CropLength normalised floats); returns calibrated probabilities in label order.</summary>
+    public Task<float[]> ClassifyAsync(float[] crop, CancellationToken cancellationToken)
+    {
+        var pending = new PendingCrop(crop, cancellationToken);
+        Interlocked.Increment(ref _queued);
+        if (!_channel.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref _queued);
+            pending.Dispose();
+            throw new QueueFullException();
+        }
+        return pending.Completion.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _channel.Reader;
+        var batch = new List<PendingCrop>(_options.MaxBatchSize);
+        var crops = new float[_options.MaxBatchSize * _cropLength];
+        var logits = new float[_options.MaxBatchSize * _classes];
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            Fill(reader, batch);
+            if (batch.Count > 0 && batch.Count < _options.MaxBatchSize && _options.MaxBatchDelay > TimeSpan.Zero)
+            {
+                using var delay = new CancellationTokenSource(_options.MaxBatchDelay);
+                try
+                {
+                    while (batch.Count < _options.MaxBatchSize && await reader.WaitToReadAsync(delay.Token).ConfigureAwait(false))
+                    {
+                        Fill(reader, batch);
+                    }
+                }
+                catch (OperationCanceledException) when (delay.IsCancellationRequested)
+                {
+                    // The batch window closed; run what we have.
+                }
+            }
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+            Classify(batch, crops, logits);
+        }
+    }
+
+    private void Fill(ChannelReader<PendingCrop> reader, List<PendingCrop> batch)
+    {
+        while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
+        {
+            Interlocked.Decrement(ref _queued);
+            QueueWait.Record(item.Waited.TotalSeconds);
+            if (item.Completion.Task.IsCompleted)
+            {
+                item.Dispose();
+                continue;
+            }
+            batch.Add(item);
+        }
+    }
+
+    private void Classify(List<PendingCrop> batch, float[] crops, float[] logits)
+    {
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Crop.AsSpan(0, _cropLength).CopyTo(crops.AsSpan(i * _cropLength, _cropLength));
+            }
+            _classifier.ComputeLogits(crops, batch.Count, logits);
+            BatchSizes.Record(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var probabilities = new float[_classes];
+                Softmax.Compute(logits.AsSpan(i * _classes, _classes), probabilities, _temperature);
+                batch[i].Completion.TrySetResult(probabilities);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            foreach (var item in batch)
+            {
+                item.Completion.TrySetException(e);
+            }
+        }
+        finally
+        {
+            foreach (var item in batch)
+            {
+                item.Dispose();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _worker.ConfigureAwait(false);
+    }
+
+    private sealed class PendingCrop : IDisposable
+    {
+        private readonly long _enqueued = System.Diagnostics.Stopwatch.GetTimestamp();
+        private readonly CancellationTokenRegistration _registration;
+
+        public PendingCrop(float[] crop, CancellationToken cancellationToken)
+        {
+            Crop = crop;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _registration = cancellationToken.Register(static state =>
+                {
+                    var (completion, token) = ((TaskCompletionSource<float[]>, CancellationToken))state!;
+                    completion.TrySetCanceled(token);
+                }, (Completion, cancellationToken));
+            }
+        }
+
+        public float[] Crop { get; }
+
+        public TaskCompletionSource<float[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TimeSpan Waited => System.Diagnostics.Stopwatch.GetElapsedTime(_enqueued);
+
+        public void Dispose() => _registration.Dispose();
+    }
+}

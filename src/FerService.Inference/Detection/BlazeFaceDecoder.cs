@@ -1,0 +1,163 @@
+namespace FerService.Inference.Detection;
+
+/// <summary>
+/// Pure BlazeFace post-processing: anchors, regressor decoding, weighted non-maximum suppression and the
+/// letterbox mapping back to image pixels. Coordinates inside are normalised to the square model input.
+/// </summary>
+public static class BlazeFaceDecoder
+{
+    public const int KeypointCount = 6;
+    public const int RegressorsPerAnchor = 4 + 2 * KeypointCount;
+
+    /// <summary>A candidate in normalised model-input coordinates: box then 6 keypoints (x, y).</summary>
+    internal struct Candidate
+    {
+        public float Score;
+        public float CenterX, CenterY, Width, Height;
+        public Keypoints Points;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(2 * KeypointCount)]
+    internal struct Keypoints
+    {
+        private float _element;
+    }
+
+    /// <summary>
+    /// Decodes one anchor grid: anchor centre ((col + 0.5) / grid, (row + 0.5) / grid), fixed anchor size 1,
+    /// regressors in input pixels; index = (row * grid + col) * anchorsPerCell + anchor.
+    /// </summary>
+    internal static void DecodeGrid(ReadOnlySpan<float> rawScores, ReadOnlySpan<float> regressors, int grid, int anchorsPerCell,
+        int inputSize, float minScore, List<Candidate> output)
+    {
+        var expected = grid * grid * anchorsPerCell;
+        if (rawScores.Length != expected || regressors.Length != expected * RegressorsPerAnchor)
+        {
+            throw new ArgumentException($"Grid {grid}×{grid}×{anchorsPerCell} expects {expected} scores.", nameof(rawScores));
+        }
+        var scale = 1f / inputSize;
+        // Compare logits, not probabilities: one log per grid instead of one exp per anchor.
+        var minLogit = Logit(minScore);
+        for (var index = 0; index < expected; index++)
+        {
+            var raw = rawScores[index];
+            if (raw < minLogit)
+            {
+                continue;
+            }
+            var cell = index / anchorsPerCell;
+            var anchorX = (cell % grid + 0.5f) / grid;
+            var anchorY = (cell / grid + 0.5f) / grid;
+            var r = regressors.Slice(index * RegressorsPerAnchor, RegressorsPerAnchor);
+            var candidate = new Candidate
+            {
+                Score = Sigmoid(raw),
+                CenterX = anchorX + r[0] * scale,
+                CenterY = anchorY + r[1] * scale,
+                Width = r[2] * scale,
+                Height = r[3] * scale,
+            };
+            for (var k = 0; k < 2 * KeypointCount; k += 2)
+            {
+                candidate.Points[k] = anchorX + r[4 + k] * scale;
+                candidate.Points[k + 1] = anchorY + r[5 + k] * scale;
+            }
+            if (candidate.Width > 0 && candidate.Height > 0)
+            {
+                output.Add(candidate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// MediaPipe's weighted NMS: the best remaining candidate absorbs every candidate overlapping it by more
+    /// than <paramref name="iouThreshold"/>; the result is their score-weighted mean box and keypoints, with the best score.
+    /// </summary>
+    internal static List<Candidate> WeightedNonMaxSuppression(List<Candidate> candidates, float iouThreshold, int maxResults)
+    {
+        candidates.Sort(static (a, b) => b.Score.CompareTo(a.Score));
+        var used = new bool[candidates.Count];
+        var results = new List<Candidate>();
+        for (var i = 0; i < candidates.Count && results.Count < maxResults; i++)
+        {
+            if (used[i])
+            {
+                continue;
+            }
+            var best = candidates[i];
+            var bestBox = ToBox(best);
+            float weight = 0, cx = 0, cy = 0, w = 0, h = 0;
+            var points = default(Keypoints);
+            for (var j = i; j < candidates.Count; j++)
+            {
+                if (used[j])
+                {
+                    continue;
+                }
+                var other = candidates[j];
+                if (j != i && BoxF.IntersectionOverUnion(bestBox, ToBox(other)) <= iouThreshold)
+                {
+                    continue;
+                }
+                used[j] = true;
+                weight += other.Score;
+                cx += other.CenterX * other.Score;
+                cy += other.CenterY * other.Score;
+                w += other.Width * other.Score;
+                h += other.Height * other.Score;
+                for (var k = 0; k < 2 * KeypointCount; k++)
+                {
+                    points[k] += other.Points[k] * other.Score;
+                }
+            }
+            var merged = new Candidate { Score = best.Score, CenterX = cx / weight, CenterY = cy / weight, Width = w / weight, Height = h / weight };
+            for (var k = 0; k < 2 * KeypointCount; k++)
+            {
+                merged.Points[k] = points[k] / weight;
+            }
+            results.Add(merged);
+        }
+        return results;
+    }
+
+    internal static BoxF ToBox(in Candidate c) => new(c.CenterX - c.Width / 2, c.CenterY - c.Height / 2, c.Width, c.Height);
+
+    /// <summary>Maps a normalised candidate back through the letterbox to image pixels.</summary>
+    internal static DetectedFace ToImage(in Candidate c, Letterbox letterbox)
+    {
+        var box = ToBox(c);
+        var topLeft = letterbox.ToImage(box.X, box.Y);
+        var bottomRight = letterbox.ToImage(box.Right, box.Bottom);
+        var p = c.Points;
+        return new DetectedFace(
+            new BoxF(topLeft.X, topLeft.Y, bottomRight.X - topLeft.X, bottomRight.Y - topLeft.Y),
+            c.Score,
+            new FaceLandmarks(letterbox.ToImage(p[0], p[1]), letterbox.ToImage(p[2], p[3]), letterbox.ToImage(p[4], p[5]),
+                letterbox.ToImage(p[6], p[7]), letterbox.ToImage(p[8], p[9]), letterbox.ToImage(p[10], p[11])));
+    }
+
+    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-Math.Clamp(x, -80f, 80f)));
+
+    private static float Logit(float p)
+    {
+        p = Math.Clamp(p, 1e-6f, 1 - 1e-6f);
+        return MathF.Log(p / (1 - p));
+    }
+}
+
+/// <summary>
+/// Aspect-preserving fit of an image into a square model input, centred with padding. Normalised input
+/// coordinate u in [0,1] maps to image pixel (u * size - offset) / scale.
+/// </summary>
+public readonly record struct Letterbox(float Scale, float OffsetX, float OffsetY, int InputSize)
+{
+    public static Letterbox Fit(int imageWidth, int imageHeight, int inputSize)
+    {
+        var scale = Math.Min((float)inputSize / imageWidth, (float)inputSize / imageHeight);
+        return new Letterbox(scale, (inputSize - imageWidth * scale) / 2, (inputSize - imageHeight * scale) / 2, inputSize);
+    }
+
+    public PointF ToImage(float u, float v) => new((u * InputSize - OffsetX) / Scale, (v * InputSize - OffsetY) / Scale);
+
+    public PointF ToInput(float x, float y) => new((x * Scale + OffsetX) / InputSize, (y * Scale + OffsetY) / InputSize);
+}

