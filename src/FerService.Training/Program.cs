@@ -38,6 +38,16 @@ namespace FerService.Training
                     case "train":
                         new Trainer(TrainOptionsFrom(arguments, args), output).Run();
                         return 0;
+                    case "export":
+                        new Trainer(TrainOptionsFrom(arguments, args), output).Export(
+                            arguments.Get("checkpoint") ?? throw new ArgumentException("export needs --checkpoint <file.ckpt>."));
+                        return 0;
+                    case "evaluate":
+                        new Evaluator(output).Run(DataPath(arguments),
+                            arguments.Get("model") ?? "models/emotion-fer2013.onnx",
+                            arguments.Get("usage"),
+                            arguments.Get("report-dir"));
+                        return 0;
                     default:
                         error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
                         return 2;

@@ -159,6 +159,19 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         return manifest;
     }
 
+    /// <summary>Re-exports a saved checkpoint: PublicTest metrics, temperature, ONNX and card (without the training log).</summary>
+    public ModelManifest Export(string checkpointPath)
+    {
+        torch.set_num_threads(options.Threads);
+        var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"]);
+        var (mean, std) = PixelStatistics(splits["Training"]);
+        var validation = splits["PublicTest"];
+        using var validationImages = Normalise(ToTensor(validation), mean, std);
+        using var model = NewModel();
+        model.load(checkpointPath);
+        return Finish(model, validation, validationImages, mean, std, 0, [], $"checkpoint {Path.GetFileName(checkpointPath)}");
+    }
+
     private EmotionNet NewModel() => new(options.Architecture, Classes, options.FeatureDropout, options.HeadDropout);
 
     private ModelManifest Finish(EmotionNet model, Fer2013Split validation, Tensor validationImages, double mean, double std,
