@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FerService.Api.Contracts;
+using FerService.Api.Errors;
+using FerService.Api.Inference;
+using FerService.Inference.Batching;
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using FerService.Inference.Pipeline;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace FerService.Api.Endpoints;
+
+public static class EmotionEndpoints
+{
+    public static IEndpointRouteBuilder MapEmotionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Emotions");
+
+        api.MapPost("/emotions", AnalyzeAsync)
+            .WithName("AnalyzeEmotions")
+            .WithSummary("Find faces in one or more images and classify their expressions")
+            .WithDescription("Send multipart/form-data with one or more file parts named 'images' (or 'image'), or application/json "
+                + "{\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64 or data: URI>\"}]}. With several images, an image that fails carries "
+                + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
+            .Accepts<IFormFileCollection>("multipart/form-data")
+            .Accepts<EmotionJsonRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .DisableAntiforgery();
+
+        api.MapGet("/model", GetModel)
+            .WithTags("Model")
+            .WithName("GetModel")
+            .WithSummary("The classifier's model card: input, labels, temperature, training recipe, metrics, intended use and limitations");
+
+        return app;
+    }
+
+    internal static Ok<ModelManifest> GetModel(IEmotionClassifier classifier) => TypedResults.Ok(classifier.Manifest);
+
+    internal static async Task<Results<Ok<EmotionResponse>, ProblemHttpResult>> AnalyzeAsync(
+        HttpContext context,
+        [AsParameters] EmotionQuery query,
+        EmotionPipeline pipeline,
+        IEmotionClassifier classifier,
+        IOptions<LimitsOptions> limitsOptions,
+        IOptions<DetectionOptions> detectionOptions,
+        CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var limits = limitsOptions.Value;
+        if (query.TryParse(detectionOptions.Value, limits, out var optionError) is not { } request)
+        {
+            return Problems.Result(Problems.BadRequest(optionError!));
+        }
+
+        var (uploads, uploadError) = await UploadReader.ReadAsync(context.Request, limits, cancellationToken);
+        if (uploadError is not null)
+        {
+            return Problems.Result(uploadError);
+        }
+
+        var pending = new Task<ImageAnalysis>?[uploads.Count];
+        for (var i = 0; i < uploads.Count; i++)
+        {
+            if (uploads[i].Error is null)
+            {
+                pending[i] = pipeline.AnalyzeAsync(uploads[i].Data, request, cancellationToken);
+            }
+        }
+
+        var results = new ImageResult[uploads.Count];
+        double decodeMs = 0, detectMs = 0, classifyMs = 0;
+        var labels = classifier.Manifest.Labels;
+        for (var i = 0; i < uploads.Count; i++)
+        {
+            var upload = uploads[i];
+            if (pending[i] is not { } task)
+            {
+                results[i] = new ImageResult(i, upload.Name, null, null, null, upload.Error);
+                continue;
+            }
+            try
+            {
+                var analysis = await task;
+                decodeMs += analysis.Timings.DecodeMs;
+                detectMs += analysis.Timings.DetectMs;
+                classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
+                results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, labels), null);
+            }
+            catch (ImageDecodeException e)
+            {
+                results[i] = new ImageResult(i, upload.Name, null, null, null, Problems.FromImageError(e));
+            }
+            catch (QueueFullException)
+            {
+                context.Response.Headers.RetryAfter = "1";
+                return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
+            }
+        }
+
+        if (results.Length == 1 && results[0].Error is { } only)
+        {
+            return Problems.Result(only);
+        }
+        var model = classifier.Manifest;
+        return TypedResults.Ok(new EmotionResponse(
+            new ModelSummary(model.Name, model.Version, labels),
+            results,
+            new ResponseTimings(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds))));
+    }
+
+    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels)
+    {
+        var dtos = new FaceDto[faces.Count];
+        for (var f = 0; f < faces.Count; f++)
+        {
+            var face = faces[f];
+            var emotions = new Dictionary<string, float>(labels.Count);
+            for (var c = 0; c < labels.Count; c++)
+            {
+                emotions[labels[c]] = MathF.Round(face.Probabilities[c], 4);
+            }
+            dtos[f] = new FaceDto(
+                new BoxDto(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
+                MathF.Round(face.Score, 4),
+                face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
+                emotions,
+                labels[ClassificationMetrics.ArgMax(face.Probabilities)]);
+        }
+        return dtos;
+    }
+
+    private static PointDto Point(PointF p) => new(Round(p.X), Round(p.Y));
+
+    private static float Round(float value) => MathF.Round(value, 1);
+
+    private static double Round(double value) => Math.Round(value, 2);
+}
+
+/// <summary>One uploaded image: its bytes, or why it was rejected before decoding.</summary>
+internal sealed record Upload(string? Name, ReadOnlyMemory<byte> Data, ProblemDetails? Error);
+
+/// <summary>Reads images from multipart/form-data or JSON with base64, enforcing the request-level limits.</summary>
+internal static class UploadReader
+{
+    private static readonly string[] FileFields = ["images", "image"];
+
+    public static async Task<(List<Upload> Uploads, ProblemDetails? Error)> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (request.HasFormContentType)
+            {
+                return await ReadMultipartAsync(request, limits, cancellationToken);
+            }
+            if (request.HasJsonContentType())
+            {
+                return await ReadJsonAsync(request, limits, cancellationToken);
+            }
+            return ([], Problems.UnsupportedMediaType("Send multipart/form-data with file parts named 'images', or application/json with base64 images."));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ([], Problems.TooLarge($"The request body is larger than {limits.MaxRequestBytes:N0} bytes."));
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return ([], Problems.TooLarge($"The request exceeds a form limit: {e.Message}"));
+        }
+        catch (InvalidDataException e)
+        {
+            return ([], Problems.BadRequest($"The multipart body is malformed: {e.Message}"));
+        }
+        catch (JsonException e)
+        {
+            return ([], Problems.BadRequest($"The JSON body is malformed: {e.Message}"));
+        }
+    }
+
+    private static async Task<(List<Upload>, ProblemDetails?)> ReadMultipartAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var form = await request.ReadFormAsync(cancellationToken);
+        var files = new List<IFormFile>();
+        foreach (var field in FileFields)
+        {
+            files.AddRange(form.Files.GetFiles(field));
+        }
+        if (files.Count == 0)
+        {
+            return ([], Problems.BadRequest("No image: add one or more file parts named 'images' (or 'image')."));
+        }
+        if (files.Count > limits.MaxImagesPerRequest)
+        {
+            return ([], Problems.BadRequest($"{files.Count} images sent; at most {limits.MaxImagesPerRequest} per request."));
+        }
+        var uploads = new List<Upload>(files.Count);
+        foreach (var file in files)
+        {
+            var name = string.IsNullOrEmpty(file.FileName) ? null : Path.GetFileName(file.FileName);
+            if (file.Length == 0)
+            {
+                uploads.Add(new Upload(name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The file part is empty.")));
+                continue;
+            }
+            var buffer = new byte[file.Length];
+            await using (var stream = file.OpenReadStream())
+            {
+                await stream.ReadExactlyAsync(buffer, cancellationToken);
+            }
+            uploads.Add(new Upload(name, buffer, null));
+        }
+        return (uploads, null);
+    }
+
+    private static async Task<(List<Upload>, ProblemDetails?)> ReadJsonAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var body = await request.ReadFromJsonAsync<EmotionJsonRequest>(cancellationToken);
+        if (body?.Images is not { Count: > 0 } images)
+        {
+            return ([], Problems.BadRequest("No image: send {\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64>\"}]}."));
+        }
+        if (images.Count > limits.MaxImagesPerRequest)
+        {
+            return ([], Problems.BadRequest($"{images.Count} images sent; at most {limits.MaxImagesPerRequest} per request."));
+        }
+        var uploads = new List<Upload>(images.Count);
+        foreach (var image in images)
+        {
+            uploads.Add(DecodeBase64(image));
+        }
+        return (uploads, null);
+    }
+
+    internal static Upload DecodeBase64(JsonImage? image)
+    {
+        var text = (image?.Data ?? string.Empty).AsSpan().Trim();
+        if (text.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            var marker = text.IndexOf(";base64,", StringComparison.OrdinalIgnoreCase);
+            if (marker < 0)
+            {
+                return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("A data: URI must be base64-encoded (data:<type>;base64,<data>)."));
+            }
+            text = text[(marker + ";base64,".Length)..];
+        }
+        if (text.IsEmpty)
+        {
+            return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The image has no 'data'."));
+        }
+        var buffer = new byte[text.Length / 4 * 3 + 3];
+        if (!Convert.TryFromBase64Chars(text, buffer, out var written))
+        {
+            return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("'data' is not valid base64."));
+        }
+        return new Upload(image?.Name, buffer.AsMemory(0, written), null);
+    }
+}

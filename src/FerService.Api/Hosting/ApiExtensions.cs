@@ -1,0 +1,62 @@
+using FerService.Api.Inference;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace FerService.Api.Hosting;
+
+public static class ApiExtensions
+{
+    /// <summary>Serilog (one event per request, never bodies), problem+json, Swagger and the body limits.</summary>
+    public static IHostApplicationBuilder AddFerApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSerilog((services, logger) => logger
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new()
+            {
+                Title = "FerService",
+                Version = "v1",
+                Description = "Facial expression recognition: faces, landmarks and 7 emotion probabilities per image.",
+            });
+            var xml = Path.Combine(AppContext.BaseDirectory, "FerService.Api.xml");
+            if (File.Exists(xml))
+            {
+                options.IncludeXmlComments(xml);
+            }
+        });
+
+        // Body limits come from Fer:Limits so Kestrel, the form reader and the endpoint agree.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
+            .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
+        builder.Services.AddOptions<FormOptions>()
+            .Configure<IOptions<LimitsOptions>>((form, limits) =>
+            {
+                form.MultipartBodyLengthLimit = limits.Value.MaxRequestBytes;
+                form.ValueCountLimit = 1024;
+            });
+        return builder;
+    }
+
+    public static WebApplication UseFerApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSerilogRequestLogging();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseSwagger();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/swagger/v1/swagger.json", "FerService v1");
+            options.RoutePrefix = "swagger";
+        });
+        return app;
+    }
+}

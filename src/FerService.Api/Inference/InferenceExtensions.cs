@@ -1,0 +1,48 @@
+using FerService.Inference.Alignment;
+using FerService.Inference.Batching;
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using FerService.Inference.Onnx;
+using FerService.Inference.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace FerService.Api.Inference;
+
+public static class InferenceExtensions
+{
+    /// <summary>Options, models (created once, shared, disposed by the host), the batch worker and warm-up.</summary>
+    public static IHostApplicationBuilder AddFerInference(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<OnnxOptions>().BindConfiguration(OnnxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DetectionOptions>().BindConfiguration(DetectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<OnnxSessionFactory>();
+        services.AddSingleton<IImageDecoder, SkiaImageDecoder>();
+        services.AddSingleton<IFaceDetector>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
+            var resolved = new DetectionOptions { ModelPath = FerModelOptions.Resolve(options.ModelPath), MinScore = options.MinScore, IouThreshold = options.IouThreshold };
+            return new BlazeFaceDetector(sp.GetRequiredService<OnnxSessionFactory>(), resolved);
+        });
+        services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(
+            FerModelOptions.Resolve(sp.GetRequiredService<IOptions<FerModelOptions>>().Value.ClassifierManifest),
+            sp.GetRequiredService<OnnxSessionFactory>()));
+        services.AddSingleton(sp => new FaceAligner(sp.GetRequiredService<IEmotionClassifier>().Manifest.Input));
+        services.AddSingleton(sp => new BatchScheduler(sp.GetRequiredService<IEmotionClassifier>(), sp.GetRequiredService<IOptions<BatchingOptions>>().Value));
+        services.AddSingleton(sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            return new EmotionPipeline(sp.GetRequiredService<IImageDecoder>(), sp.GetRequiredService<IFaceDetector>(),
+                sp.GetRequiredService<FaceAligner>(), sp.GetRequiredService<BatchScheduler>(),
+                new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide));
+        });
+        services.AddSingleton<ReadinessState>();
+        services.AddHostedService<WarmupService>();
+        return builder;
+    }
+}

@@ -1,0 +1,20 @@
+using FerService.Api.Endpoints;
+using FerService.Api.Hosting;
+using FerService.Api.Inference;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddFerApi();
+builder.AddFerInference();
+builder.AddFerHealth();
+
+var app = builder.Build();
+
+app.UseFerApi();
+app.MapEmotionEndpoints();
+app.MapHealthEndpoints();
+
+app.Run();
+
+/// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;
