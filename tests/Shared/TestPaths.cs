@@ -1,0 +1,55 @@
+using FerService.Inference.Datasets;
+
+namespace FerService.Tests.Shared;
+
+/// <summary>Locates the repository, its models and the FER2013 data the tests read (never committed).</summary>
+internal static class TestPaths
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string Models => Path.Combine(RepositoryRoot, "models");
+
+    public static string ClassifierManifest => Path.Combine(Models, "emotion-fer2013.json");
+
+    public static string Detector256 => Path.Combine(Models, "face_detection_back_256x256_barracuda.onnx");
+
+    public static string Detector128 => Path.Combine(Models, "face_detection_front_128x128_barracuda.onnx");
+
+    /// <summary>FER2013 as a user or CI puts it under data/ (CI links the shared copy to data/fer2013/), or FER_DATA.</summary>
+    public static string? Fer2013 { get; } = Environment.GetEnvironmentVariable("FER_DATA") is { Length: > 0 } path && File.Exists(path)
+        ? path
+        : Fer2013Reader.FindDefault(RepositoryRoot);
+
+    public const string MissingDataMessage = "FER2013 is not in data/ (put fer2013.csv[.gz] there, link the shared copy to data/fer2013/, or set FER_DATA).";
+
+    private static string FindRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FerService.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("Tests must run inside the repository (FerService.sln not found above the test binaries).");
+    }
+}
+
+/// <summary>A fact that needs FER2013; it is skipped with a clear message when the data is absent.</summary>
+internal sealed class Fer2013FactAttribute : FactAttribute
+{
+    public Fer2013FactAttribute()
+    {
+        if (TestPaths.Fer2013 is null)
+        {
+            Skip = TestPaths.MissingDataMessage;
+        }
+    }
+}
+
+/// <summary>PublicTest rows, read once per test run.</summary>
+internal static class PublicTest
+{
+    private static readonly Lazy<Fer2013Split> Split = new(() =>
+        Fer2013Reader.Read(TestPaths.Fer2013 ?? throw new InvalidOperationException(TestPaths.MissingDataMessage), ["PublicTest"])["PublicTest"]);
+
+    public static Fer2013Split Rows => Split.Value;
+}
