@@ -13,13 +13,16 @@ public enum ImageFormat
 /// <summary>Identifies an image by its magic bytes; file names and declared content types are not trusted.</summary>
 public static class ImageFormatSniffer
 {
+    // A byte array, not a u8 literal: "\x89" in a string is U+0089, which UTF-8 encodes as two bytes.
+    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
     public static ImageFormat Detect(ReadOnlySpan<byte> data)
     {
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         {
             return ImageFormat.Jpeg;
         }
-        if (data.Length >= 8 && data[..8].SequenceEqual("\x89PNG\r\n\x1a\n"u8))
+        if (data.Length >= 8 && data[..8].SequenceEqual(PngSignature))
         {
             return ImageFormat.Png;
         }

@@ -1,0 +1,149 @@
+using FerService.Inference.Detection;
+
+namespace FerService.Inference.Tests;
+
+public sealed class DetectionTests
+{
+    private const int Input = 256;
+
+    private static BlazeFaceDecoder.Candidate Candidate(float score, float cx, float cy, float size)
+    {
+        var c = new BlazeFaceDecoder.Candidate { Score = score, CenterX = cx, CenterY = cy, Width = size, Height = size };
+        for (var k = 0; k < 2 * BlazeFaceDecoder.KeypointCount; k += 2)
+        {
+            c.Points[k] = cx + k * 0.001f;
+            c.Points[k + 1] = cy;
+        }
+        return c;
+    }
+
+    [Fact]
+    public void DecodeGrid_OneConfidentAnchor_DecodesCentreSizeAndKeypointsFromItsCell()
+    {
+        const int grid = 16, perCell = 2;
+        var scores = Enumerable.Repeat(-10f, grid * grid * perCell).ToArray();
+        var regressors = new float[scores.Length * BlazeFaceDecoder.RegressorsPerAnchor];
+        var row = 3; var col = 12; var anchor = 1;
+        var index = (row * grid + col) * perCell + anchor;
+        scores[index] = 2f;
+        var r = regressors.AsSpan(index * BlazeFaceDecoder.RegressorsPerAnchor);
+        r[0] = 8; r[1] = -4; r[2] = 64; r[3] = 48;
+        r[4] = -10; r[5] = -6;
+
+        var output = new List<BlazeFaceDecoder.Candidate>();
+        BlazeFaceDecoder.DecodeGrid(scores, regressors, grid, perCell, Input, 0.5f, output);
+
+        var c = Assert.Single(output);
+        Assert.Equal(BlazeFaceDecoder.Sigmoid(2f), c.Score, 5);
+        Assert.Equal((col + 0.5f) / grid + 8f / Input, c.CenterX, 5);
+        Assert.Equal((row + 0.5f) / grid - 4f / Input, c.CenterY, 5);
+        Assert.Equal(64f / Input, c.Width, 5);
+        Assert.Equal(48f / Input, c.Height, 5);
+        Assert.Equal((col + 0.5f) / grid - 10f / Input, c.Points[0], 5);
+        Assert.Equal((row + 0.5f) / grid - 6f / Input, c.Points[1], 5);
+    }
+
+    [Fact]
+    public void DecodeGrid_ScoresBelowThreshold_Dropped()
+    {
+        var scores = new float[8 * 8 * 6];
+        scores.AsSpan().Fill(BlazeFaceDecoder.Sigmoid(0) - 1); // logit ≈ −0.5 → p ≈ 0.38
+        var regressors = new float[scores.Length * BlazeFaceDecoder.RegressorsPerAnchor];
+        regressors.AsSpan().Fill(10);
+        var output = new List<BlazeFaceDecoder.Candidate>();
+        BlazeFaceDecoder.DecodeGrid(scores, regressors, 8, 6, Input, 0.5f, output);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void DecodeGrid_WrongLength_Throws()
+    {
+        Assert.Throws<ArgumentException>(() =>
+            BlazeFaceDecoder.DecodeGrid(new float[10], new float[160], 16, 2, Input, 0.5f, []));
+    }
+
+    [Fact]
+    public void WeightedNms_OverlappingCandidates_MergeIntoScoreWeightedMean()
+    {
+        var candidates = new List<BlazeFaceDecoder.Candidate>
+        {
+            Candidate(0.6f, 0.52f, 0.5f, 0.2f),
+            Candidate(0.9f, 0.50f, 0.5f, 0.2f),
+            Candidate(0.8f, 0.20f, 0.2f, 0.1f),
+        };
+        var results = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, 10);
+
+        Assert.Equal(2, results.Count);
+        Assert.Equal(0.9f, results[0].Score);
+        Assert.Equal((0.50f * 0.9f + 0.52f * 0.6f) / 1.5f, results[0].CenterX, 5);
+        Assert.Equal(0.8f, results[1].Score);
+        Assert.Equal(0.20f, results[1].CenterX, 5);
+    }
+
+    [Fact]
+    public void WeightedNms_MaxResults_Respected()
+    {
+        var candidates = new List<BlazeFaceDecoder.Candidate>();
+        for (var i = 0; i < 5; i++)
+        {
+            candidates.Add(Candidate(0.5f + i * 0.1f, 0.1f + i * 0.2f, 0.5f, 0.1f));
+        }
+        var results = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, 2);
+        Assert.Equal(2, results.Count);
+        Assert.Equal(0.9f, results[0].Score, 5);
+        Assert.Equal(0.8f, results[1].Score, 5);
+    }
+
+    [Theory]
+    [InlineData(640, 480)]
+    [InlineData(300, 900)]
+    [InlineData(256, 256)]
+    public void Letterbox_ToInputThenToImage_RoundTrips(int width, int height)
+    {
+        var letterbox = Letterbox.Fit(width, height, Input);
+        foreach (var (x, y) in new[] { (0f, 0f), (width - 1f, height - 1f), (width * 0.3f, height * 0.8f) })
+        {
+            var input = letterbox.ToInput(x, y);
+            Assert.InRange(input.X, 0f, 1f);
+            Assert.InRange(input.Y, 0f, 1f);
+            var back = letterbox.ToImage(input.X, input.Y);
+            Assert.Equal(x, back.X, 2);
+            Assert.Equal(y, back.Y, 2);
+        }
+    }
+
+    [Fact]
+    public void Letterbox_WideImage_CentredWithVerticalPadding()
+    {
+        var letterbox = Letterbox.Fit(640, 320, Input);
+        Assert.Equal(0.4f, letterbox.Scale, 5);
+        Assert.Equal(0f, letterbox.OffsetX, 5);
+        Assert.Equal(64f, letterbox.OffsetY, 5);
+        var corner = letterbox.ToImage(0, 64f / Input);
+        Assert.Equal(0f, corner.X, 3);
+        Assert.Equal(0f, corner.Y, 3);
+    }
+
+    [Fact]
+    public void ToImage_CandidateInPaddedInput_MapsBoxAndKeypointsToImagePixels()
+    {
+        var letterbox = Letterbox.Fit(640, 320, Input);
+        // A 100-pixel face at image (500, 100) is, in input units, at (500·0.4, 100·0.4 + 64) / 256 with side 40 / 256.
+        var c = Candidate(0.9f, (550 * 0.4f) / Input, (150 * 0.4f + 64) / Input, 40f / Input);
+        var face = BlazeFaceDecoder.ToImage(c, letterbox);
+        Assert.Equal(500f, face.Box.X, 2);
+        Assert.Equal(100f, face.Box.Y, 2);
+        Assert.Equal(100f, face.Box.Width, 2);
+        Assert.Equal(100f, face.Box.Height, 2);
+        Assert.Equal(550f, face.Landmarks.RightEye.X, 2);
+        Assert.Equal(150f, face.Landmarks.RightEye.Y, 2);
+    }
+
+    [Fact]
+    public void IntersectionOverUnion_KnownBoxes_Expected()
+    {
+        Assert.Equal(1f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(0, 0, 10, 10)), 5);
+        Assert.Equal(0f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(20, 20, 10, 10)), 5);
+        Assert.Equal(50f / 150f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(5, 0, 10, 10)), 5);
+    }
+}
