@@ -21,13 +21,11 @@ public static class EmotionEndpoints
         var api = app.MapGroup("/api").WithTags("Emotions");
 
         api.MapPost("/emotions", AnalyzeAsync)
-            .WithName("AnalyzeEmotions")
+            .WithName(Hosting.UploadBodyFilter.OperationName)
             .WithSummary("Find faces in one or more images and classify their expressions")
             .WithDescription("Send multipart/form-data with one or more file parts named 'images' (or 'image'), or application/json "
                 + "{\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64 or data: URI>\"}]}. With several images, an image that fails carries "
                 + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
-            .Accepts<IFormFileCollection>("multipart/form-data")
-            .Accepts<EmotionJsonRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)

@@ -25,6 +25,7 @@ public static class ApiExtensions
                 Version = "v1",
                 Description = "Facial expression recognition: faces, landmarks and 7 emotion probabilities per image.",
             });
+            options.OperationFilter<UploadBodyFilter>();
             var xml = Path.Combine(AppContext.BaseDirectory, "FerService.Api.xml");
             if (File.Exists(xml))
             {
