@@ -146,4 +146,52 @@ public sealed class DetectionTests
         Assert.Equal(0f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(20, 20, 10, 10)), 5);
         Assert.Equal(50f / 150f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(5, 0, 10, 10)), 5);
     }
+
+    [Fact]
+    public void Tiles_SmallImage_None()
+    {
+        Assert.Empty(BlazeFaceDecoder.Tiles(300, 200, Input));
+    }
+
+    [Theory]
+    [InlineData(640, 480)]
+    [InlineData(4000, 3000)]
+    [InlineData(1920, 400)]
+    public void Tiles_LargeImage_CoverEveryPixelWithOverlapAtTwiceTheScale(int width, int height)
+    {
+        var tiles = BlazeFaceDecoder.Tiles(width, height, Input);
+        Assert.NotEmpty(tiles);
+        Assert.All(tiles, t => Assert.Equal(Math.Max(Input, (Math.Max(width, height) + 1) / 2), t.Side));
+        foreach (var (px, py) in new[] { (0, 0), (width - 1, height - 1), (width / 2, height / 2), (width - 1, 0), (0, height - 1) })
+        {
+            Assert.Contains(tiles, t => px >= t.X && px < t.X + t.Side && py >= t.Y && py < t.Y + t.Side);
+        }
+        var xs = tiles.Select(t => t.X).Distinct().Order().ToArray();
+        for (var i = 1; i < xs.Length; i++)
+        {
+            Assert.True(xs[i] - xs[i - 1] <= tiles[0].Side * 3 / 4, "neighbouring tiles overlap by at least a quarter");
+        }
+    }
+
+    [Fact]
+    public void LetterboxTile_MapsInputCornersToTileCorners()
+    {
+        var tile = Letterbox.Tile(320, 160, 320, Input);
+        var topLeft = tile.ToImage(0, 0);
+        var bottomRight = tile.ToImage(1, 1);
+        Assert.Equal(320f, topLeft.X, 3);
+        Assert.Equal(160f, topLeft.Y, 3);
+        Assert.Equal(640f, bottomRight.X, 3);
+        Assert.Equal(480f, bottomRight.Y, 3);
+    }
+
+    [Fact]
+    public void ToFace_ScaleAndShift_ScalesAboutCentreThenMovesUp()
+    {
+        var c = Candidate(0.9f, 100, 100, 40);
+        var face = BlazeFaceDecoder.ToFace(c, 1.5f, -0.1f);
+        Assert.Equal(60f, face.Box.Width, 3);
+        Assert.Equal(100f, face.Box.CenterX, 3);
+        Assert.Equal(94f, face.Box.CenterY, 3);
+    }
 }

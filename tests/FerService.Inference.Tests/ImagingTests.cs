@@ -1,4 +1,5 @@
 using FerService.Inference.Imaging;
+using FerService.Tests.Shared;
 using SkiaSharp;
 
 namespace FerService.Inference.Tests;
@@ -134,20 +135,6 @@ public sealed class ImagingTests
 
 public sealed class ExifDecodingTests
 {
-    /// <summary>Inserts a minimal EXIF APP1 segment (big-endian TIFF, one Orientation entry) after the JPEG SOI marker.</summary>
-    internal static byte[] WithExifOrientation(byte[] jpeg, int orientation)
-    {
-        byte[] app1 =
-        [
-            0xFF, 0xE1, 0x00, 0x22, (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0,
-            (byte)'M', (byte)'M', 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,
-            0x00, 0x01,
-            0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, (byte)orientation, 0x00, 0x00,
-            0x00, 0x00, 0x00, 0x00,
-        ];
-        return [.. jpeg.AsSpan(0, 2), .. app1, .. jpeg.AsSpan(2)];
-    }
-
     [Fact]
     public void Decode_JpegWithOrientation6_ReturnsRotatedDisplayedPixels()
     {
@@ -160,7 +147,7 @@ public sealed class ExifDecodingTests
         }
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Jpeg, 95);
-        var jpeg = WithExifOrientation(data.ToArray(), 6);
+        var jpeg = Exif.WithOrientation(data.ToArray(), 6);
 
         using var decoded = new SkiaImageDecoder().Decode(jpeg, DecodeLimits.Default);
 

@@ -1,7 +1,6 @@
-using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using FerService.Api.Inference;
 using FerService.Inference.Onnx;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FerService.Api.Endpoints;
@@ -19,22 +18,31 @@ public static class HealthEndpoints
     /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: models loaded, warmed up, not shutting down.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
-            .WithTags("Health").WithSummary("Liveness: 200 while the process serves requests");
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync })
-            .WithTags("Health").WithSummary("Readiness: 200 once both models are loaded and warmed up, 503 before and during shutdown");
+        var health = app.MapGroup("/health").WithTags("Health");
+        health.MapGet("/live", Live)
+            .WithName("Live")
+            .WithSummary("Liveness: 200 while the process serves requests");
+        health.MapGet("/ready", ReadyAsync)
+            .WithName("Ready")
+            .WithSummary("Readiness: 200 once both models are loaded and a warm-up inference ran, 503 before that and during shutdown; reports the execution provider")
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    internal static Ok<HealthResponse> Live() => TypedResults.Ok(new HealthResponse("Healthy", new Dictionary<string, HealthEntry>()));
+
+    internal static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> ReadyAsync(HealthCheckService checks, CancellationToken cancellationToken)
     {
-        context.Response.ContentType = "application/json";
-        var entries = new Dictionary<string, object?>();
+        var report = await checks.CheckHealthAsync(c => c.Tags.Contains(ReadyTag), cancellationToken);
+        var entries = new Dictionary<string, HealthEntry>();
         foreach (var (name, entry) in report.Entries)
         {
-            entries[name] = new { status = entry.Status.ToString(), description = entry.Description, data = entry.Data };
+            entries[name] = new HealthEntry(entry.Status.ToString(), entry.Description, entry.Data);
         }
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString(), checks = entries }, JsonSerializerOptions.Web));
+        var body = new HealthResponse(report.Status.ToString(), entries);
+        return report.Status == HealthStatus.Healthy
+            ? TypedResults.Ok(body)
+            : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private sealed class ModelReadinessCheck(ReadinessState readiness, OnnxSessionFactory sessions) : IHealthCheck
@@ -48,3 +56,7 @@ public static class HealthEndpoints
         }
     }
 }
+
+public sealed record HealthResponse(string Status, IReadOnlyDictionary<string, HealthEntry> Checks);
+
+public sealed record HealthEntry(string Status, string? Description, IReadOnlyDictionary<string, object> Data);

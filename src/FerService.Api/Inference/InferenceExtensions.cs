@@ -26,7 +26,7 @@ public static class InferenceExtensions
         services.AddSingleton<IFaceDetector>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            var resolved = new DetectionOptions { ModelPath = FerModelOptions.Resolve(options.ModelPath), MinScore = options.MinScore, IouThreshold = options.IouThreshold };
+            var resolved = new DetectionOptions { ModelPath = FerModelOptions.Resolve(options.ModelPath), MinScore = options.MinScore, IouThreshold = options.IouThreshold, BoxScale = options.BoxScale, BoxShift = options.BoxShift, Tiling = options.Tiling };
             return new BlazeFaceDetector(sp.GetRequiredService<OnnxSessionFactory>(), resolved);
         });
         services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(

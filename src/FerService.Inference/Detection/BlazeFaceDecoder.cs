@@ -122,18 +122,79 @@ public static class BlazeFaceDecoder
 
     internal static BoxF ToBox(in Candidate c) => new(c.CenterX - c.Width / 2, c.CenterY - c.Height / 2, c.Width, c.Height);
 
-    /// <summary>Maps a normalised candidate back through the letterbox to image pixels.</summary>
-    internal static DetectedFace ToImage(in Candidate c, Letterbox letterbox)
+    /// <summary>Maps a normalised candidate back through the letterbox (or tile) view to image pixels, still as a candidate.</summary>
+    internal static Candidate ToImageSpace(in Candidate c, Letterbox view)
     {
-        var box = ToBox(c);
-        var topLeft = letterbox.ToImage(box.X, box.Y);
-        var bottomRight = letterbox.ToImage(box.Right, box.Bottom);
+        var centre = view.ToImage(c.CenterX, c.CenterY);
+        var pixels = view.InputSize / view.Scale;
+        var mapped = new Candidate { Score = c.Score, CenterX = centre.X, CenterY = centre.Y, Width = c.Width * pixels, Height = c.Height * pixels };
+        for (var k = 0; k < 2 * KeypointCount; k += 2)
+        {
+            var point = view.ToImage(c.Points[k], c.Points[k + 1]);
+            mapped.Points[k] = point.X;
+            mapped.Points[k + 1] = point.Y;
+        }
+        return mapped;
+    }
+
+    /// <summary>
+    /// An image-space candidate as a face: the box is scaled about its centre by <paramref name="boxScale"/>, then moved
+    /// down by <paramref name="boxShift"/> × its height (negative moves it up).
+    /// </summary>
+    internal static DetectedFace ToFace(in Candidate c, float boxScale, float boxShift)
+    {
+        var width = c.Width * boxScale;
+        var height = c.Height * boxScale;
         var p = c.Points;
         return new DetectedFace(
-            new BoxF(topLeft.X, topLeft.Y, bottomRight.X - topLeft.X, bottomRight.Y - topLeft.Y),
+            new BoxF(c.CenterX - width / 2, c.CenterY + boxShift * height - height / 2, width, height),
             c.Score,
-            new FaceLandmarks(letterbox.ToImage(p[0], p[1]), letterbox.ToImage(p[2], p[3]), letterbox.ToImage(p[4], p[5]),
-                letterbox.ToImage(p[6], p[7]), letterbox.ToImage(p[8], p[9]), letterbox.ToImage(p[10], p[11])));
+            new FaceLandmarks(new(p[0], p[1]), new(p[2], p[3]), new(p[4], p[5]), new(p[6], p[7]), new(p[8], p[9]), new(p[10], p[11])));
+    }
+
+    /// <summary>Maps a normalised candidate back through the letterbox to image pixels.</summary>
+    internal static DetectedFace ToImage(in Candidate c, Letterbox letterbox) => ToFace(ToImageSpace(c, letterbox), 1f, 0f);
+
+    /// <summary>
+    /// Square tiles for a second, closer look at large images: each covers half the long side (so faces appear twice as
+    /// large to the detector) and neighbours overlap by a quarter tile. None when the image is under 1.5 × the input size,
+    /// where the whole-image view already resolves small faces.
+    /// </summary>
+    public static IReadOnlyList<(int X, int Y, int Side)> Tiles(int width, int height, int inputSize)
+    {
+        var longSide = Math.Max(width, height);
+        if (longSide * 2 < inputSize * 3)
+        {
+            return [];
+        }
+        var side = Math.Max(inputSize, (longSide + 1) / 2);
+        var xs = TileStarts(width, side);
+        var ys = TileStarts(height, side);
+        var tiles = new List<(int, int, int)>(xs.Length * ys.Length);
+        foreach (var y in ys)
+        {
+            foreach (var x in xs)
+            {
+                tiles.Add((x, y, side));
+            }
+        }
+        return tiles;
+    }
+
+    private static int[] TileStarts(int length, int side)
+    {
+        if (length <= side)
+        {
+            return [0];
+        }
+        var step = side - side / 4;
+        var count = (length - side + step - 1) / step + 1;
+        var starts = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            starts[i] = (int)Math.Round((double)i * (length - side) / (count - 1));
+        }
+        return starts;
     }
 
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-Math.Clamp(x, -80f, 80f)));
@@ -155,6 +216,13 @@ public readonly record struct Letterbox(float Scale, float OffsetX, float Offset
     {
         var scale = Math.Min((float)inputSize / imageWidth, (float)inputSize / imageHeight);
         return new Letterbox(scale, (inputSize - imageWidth * scale) / 2, (inputSize - imageHeight * scale) / 2, inputSize);
+    }
+
+    /// <summary>A square region of the image (possibly reaching past its edges) scaled to fill the input.</summary>
+    public static Letterbox Tile(int x, int y, int side, int inputSize)
+    {
+        var scale = (float)inputSize / side;
+        return new Letterbox(scale, -x * scale, -y * scale, inputSize);
     }
 
     public PointF ToImage(float u, float v) => new((u * InputSize - OffsetX) / Scale, (v * InputSize - OffsetY) / Scale);

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FerService.Tests.Shared;
+using SkiaSharp;
+
+namespace FerService.Api.Tests;
+
+public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiFactory>
+{
+    private static readonly string[] Labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+
+    private static byte[] Png(int side = 64)
+    {
+        using var bitmap = new SKBitmap(side, side);
+        bitmap.Erase(SKColors.Wheat);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    private static void AssertOneWholeImageFace(JsonElement body, int side)
+    {
+        var labels = body.GetProperty("model").GetProperty("labels").EnumerateArray().Select(l => l.GetString()).ToArray();
+        Assert.Equal(Labels, labels);
+        var image = Assert.Single(body.GetProperty("images").EnumerateArray());
+        Assert.Equal(side, image.GetProperty("width").GetInt32());
+        var face = Assert.Single(image.GetProperty("faces").EnumerateArray());
+        Assert.Equal(side, face.GetProperty("box").GetProperty("width").GetSingle());
+        var emotions = face.GetProperty("emotions");
+        Assert.Equal(Labels, emotions.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal(1.0, emotions.EnumerateObject().Sum(p => p.Value.GetDouble()), 2);
+        Assert.Contains(face.GetProperty("dominantEmotion").GetString(), Labels);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Post_JsonBase64_WithOrWithoutDataUri_Classifies(bool dataUri)
+    {
+        var base64 = Convert.ToBase64String(Png(50));
+        var data = dataUri ? $"data:image/png;base64,{base64}" : base64;
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/emotions?detect=false", new { images = new[] { new { name = "face.png", data } } });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertOneWholeImageFace(await response.JsonAsync(), 50);
+    }
+
+    [Fact]
+    public async Task Post_MultipartDetectFalse_ClassifiesWholeImage()
+    {
+        using var content = Http.Multipart(("image", "face.png", Png(70), "image/png"));
+        var response = await factory.CreateClient().PostAsync("/api/emotions?detect=false", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertOneWholeImageFace(await response.JsonAsync(), 70);
+    }
+
+    [Fact]
+    public async Task Post_FlatImageWithDetection_FindsNoFace()
+    {
+        using var content = Http.Multipart(("image", "wall.png", Png(300), "image/png"));
+        var response = await factory.CreateClient().PostAsync("/api/emotions", content);
+        var image = (await response.JsonAsync()).GetProperty("images")[0];
+        Assert.Equal(0, image.GetProperty("faces").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task GetModel_ReturnsCardWithLabelsAndSha()
+    {
+        var card = await factory.CreateClient().GetFromJsonAsync<JsonElement>("/api/model");
+        Assert.Equal(Labels, card.GetProperty("labels").EnumerateArray().Select(l => l.GetString()).ToArray());
+        Assert.Equal(64, card.GetProperty("sha256").GetString()!.Length);
+        Assert.True(card.GetProperty("temperature").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task Health_LiveAndReady_ReportProvider()
+    {
+        var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        HttpResponseMessage ready;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((ready = await client.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var body = await ready.JsonAsync();
+        Assert.Equal("CPU", body.GetProperty("checks").GetProperty("models").GetProperty("data").GetProperty("executionProvider").GetString());
+    }
+
+    [Fact]
+    public async Task Swagger_DocumentsEveryEndpointBodyAndErrorStatus()
+    {
+        var client = factory.CreateClient();
+        var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/api/emotions", "/api/model", "/health/live", "/health/ready" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is not documented");
+        }
+        var post = paths.GetProperty("/api/emotions").GetProperty("post");
+        var content = post.GetProperty("requestBody").GetProperty("content");
+        Assert.True(content.TryGetProperty("multipart/form-data", out _));
+        Assert.True(content.TryGetProperty("application/json", out _));
+        foreach (var status in new[] { "200", "400", "413", "415", "422", "503" })
+        {
+            Assert.True(post.GetProperty("responses").TryGetProperty(status, out _), $"status {status} is not documented");
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/swagger/index.html")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Post_ExifRotatedJpeg_BoxesInDisplayedCoordinates()
+    {
+        // A 60×40 JPEG stored landscape but tagged "rotate 90°": the service must report it as 40×60.
+        using var bitmap = new SKBitmap(60, 40);
+        bitmap.Erase(SKColors.Gray);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+        var jpeg = Exif.WithOrientation(data.ToArray(), 6);
+        using var content = Http.Multipart(("image", "rotated.jpg", jpeg, "image/jpeg"));
+        var response = await factory.CreateClient().PostAsync("/api/emotions?detect=false", content);
+        var image = (await response.JsonAsync()).GetProperty("images")[0];
+        Assert.Equal(40, image.GetProperty("width").GetInt32());
+        Assert.Equal(60, image.GetProperty("height").GetInt32());
+        Assert.Equal(60, image.GetProperty("faces")[0].GetProperty("box").GetProperty("height").GetSingle());
+    }
+}

@@ -1,0 +1,151 @@
+using System.Net;
+using System.Text.Json;
+using FerService.Inference.Classification;
+using FerService.Inference.Datasets;
+using FerService.Inference.Detection;
+using FerService.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace FerService.Api.Tests;
+
+/// <summary>
+/// End to end through HTTP with the real models on real faces: FER2013 PublicTest faces pasted at known
+/// positions and sizes into larger non-flat scenes.
+/// </summary>
+public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper output) : IClassFixture<FerApiFactory>
+{
+    private const double MatchIou = 0.4;
+    private const int FaceCount = 400;
+
+    internal sealed record SceneOutcome(int Faces, int Scenes, double Found, double MeanIou, double FalseFacesPerImage, double AccuracyEndToEnd, double AccuracyCrops)
+    {
+        public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{Faces} faces in {Scenes} scenes: found {Found:P2} (mean IoU {MeanIou:F3}), {FalseFacesPerImage:F3} false faces per image, accuracy end-to-end {AccuracyEndToEnd:P2} vs crops {AccuracyCrops:P2}");
+    }
+
+    private static int Label(JsonElement face) =>
+        Array.IndexOf(Fer2013Labels, face.GetProperty("dominantEmotion").GetString());
+
+    private static readonly string[] Fer2013Labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+
+    private static BoxF Box(JsonElement face)
+    {
+        var b = face.GetProperty("box");
+        return new BoxF(b.GetProperty("x").GetSingle(), b.GetProperty("y").GetSingle(), b.GetProperty("width").GetSingle(), b.GetProperty("height").GetSingle());
+    }
+
+    /// <summary>Rows spread over the whole split, the same every run.</summary>
+    private static int[] SampleRows(int count)
+    {
+        var split = PublicTest.Rows;
+        var rows = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            rows[i] = (int)((long)i * split.Count / count);
+        }
+        return rows;
+    }
+
+    internal static async Task<int[]> ClassifyCropsAsync(HttpClient client, Fer2013Split split, IReadOnlyList<int> rows)
+    {
+        var predicted = new int[rows.Count];
+        for (var start = 0; start < rows.Count; start += 32)
+        {
+            var count = Math.Min(32, rows.Count - start);
+            using var content = Http.Images(Enumerable.Range(start, count).Select(i => SceneBuilder.EncodeGrey(split.Image(rows[i]), 48)));
+            var response = await client.PostAsync("/api/emotions?detect=false", content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var images = (await response.JsonAsync()).GetProperty("images");
+            for (var i = 0; i < count; i++)
+            {
+                predicted[start + i] = Label(images[i].GetProperty("faces")[0]);
+            }
+        }
+        return predicted;
+    }
+
+    /// <summary>Pastes the rows' faces, 1–4 per scene, sends each scene through detection and matches boxes to the truth.</summary>
+    internal static async Task<SceneOutcome> EvaluateScenesAsync(HttpClient client, Fer2013Split split, IReadOnlyList<int> rows, int seed)
+    {
+        var random = new Random(seed);
+        int faces = 0, found = 0, correctEndToEnd = 0, falseFaces = 0, scenes = 0;
+        double iouSum = 0;
+        var sceneRows = new List<int>();
+        for (var next = 0; next < rows.Count;)
+        {
+            var perScene = Math.Min(random.Next(1, 5), rows.Count - next);
+            var scene = SceneBuilder.Build(split, rows.Skip(next).Take(perScene).ToArray(), random);
+            next += perScene;
+            scenes++;
+            using var content = Http.Multipart(("image", "scene.png", scene.Encoded, "image/png"));
+            var response = await client.PostAsync("/api/emotions", content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var detected = (await response.JsonAsync()).GetProperty("images")[0].GetProperty("faces").EnumerateArray().ToList();
+            var matched = new bool[detected.Count];
+            foreach (var (row, truth) in scene.Faces)
+            {
+                faces++;
+                sceneRows.Add(row);
+                var best = -1;
+                var bestIou = 0f;
+                for (var d = 0; d < detected.Count; d++)
+                {
+                    var iou = BoxF.IntersectionOverUnion(truth, Box(detected[d]));
+                    if (!matched[d] && iou > bestIou)
+                    {
+                        best = d;
+                        bestIou = iou;
+                    }
+                }
+                if (best >= 0 && bestIou >= MatchIou)
+                {
+                    matched[best] = true;
+                    found++;
+                    iouSum += bestIou;
+                    correctEndToEnd += Label(detected[best]) == split.Labels[row] ? 1 : 0;
+                }
+            }
+            foreach (var m in matched)
+            {
+                falseFaces += m ? 0 : 1;
+            }
+        }
+        var crops = await ClassifyCropsAsync(client, split, sceneRows);
+        var correctCrops = 0;
+        for (var i = 0; i < sceneRows.Count; i++)
+        {
+            correctCrops += crops[i] == split.Labels[sceneRows[i]] ? 1 : 0;
+        }
+        return new SceneOutcome(faces, scenes, (double)found / faces, iouSum / Math.Max(1, found), (double)falseFaces / scenes,
+            (double)correctEndToEnd / faces, (double)correctCrops / faces);
+    }
+
+    [Fer2013Fact]
+    public async Task Detect_PublicTestFacesInScenes_FoundLocatedAndClassifiedLikeTheCrops()
+    {
+        var outcome = await EvaluateScenesAsync(factory.CreateClient(), PublicTest.Rows, SampleRows(FaceCount), 2013);
+        output.WriteLine(outcome.ToString());
+        Assert.True(outcome.Found >= 0.97, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
+        Assert.True(outcome.FalseFacesPerImage <= 0.05, $"{outcome.FalseFacesPerImage:F3} false faces per image");
+        Assert.True(Math.Abs(outcome.AccuracyEndToEnd - outcome.AccuracyCrops) <= 0.03,
+            $"end-to-end {outcome.AccuracyEndToEnd:P2} vs crops {outcome.AccuracyCrops:P2}");
+    }
+
+    [Fer2013Fact]
+    public async Task DetectFalse_AllPublicTestCrops_MatchesEvaluateAccuracy()
+    {
+        var split = PublicTest.Rows;
+        var card = ModelManifest.Load(TestPaths.ClassifierManifest);
+        var rows = Enumerable.Range(0, split.Count).ToArray();
+        var predicted = await ClassifyCropsAsync(factory.CreateClient(), split, rows);
+        var correct = 0;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            correct += predicted[i] == split.Labels[i] ? 1 : 0;
+        }
+        var accuracy = (double)correct / rows.Length;
+        output.WriteLine($"detect=false over HTTP: {accuracy:P2} on {rows.Length} PublicTest faces; model card (evaluate): {card.Metrics!.Accuracy:P2}");
+        Assert.Equal(card.Metrics.Count, rows.Length);
+        Assert.True(Math.Abs(accuracy - card.Metrics.Accuracy) <= 0.005, $"HTTP {accuracy:P2} vs evaluate {card.Metrics.Accuracy:P2}");
+    }
+}
