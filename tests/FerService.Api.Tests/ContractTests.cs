@@ -10,14 +10,6 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
 {
     private static readonly string[] Labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
 
-    private static byte[] Png(int side = 64)
-    {
-        using var bitmap = new SKBitmap(side, side);
-        bitmap.Erase(SKColors.Wheat);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    }
-
     private static void AssertOneWholeImageFace(JsonElement body, int side)
     {
         var labels = body.GetProperty("model").GetProperty("labels").EnumerateArray().Select(l => l.GetString()).ToArray();
@@ -37,7 +29,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     [InlineData(true)]
     public async Task Post_JsonBase64_WithOrWithoutDataUri_Classifies(bool dataUri)
     {
-        var base64 = Convert.ToBase64String(Png(50));
+        var base64 = Convert.ToBase64String(Http.Png(50));
         var data = dataUri ? $"data:image/png;base64,{base64}" : base64;
         var response = await factory.CreateClient().PostAsJsonAsync("/api/emotions?detect=false", new { images = new[] { new { name = "face.png", data } } });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -47,7 +39,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     [Fact]
     public async Task Post_MultipartDetectFalse_ClassifiesWholeImage()
     {
-        using var content = Http.Multipart(("image", "face.png", Png(70), "image/png"));
+        using var content = Http.Multipart(("image", "face.png", Http.Png(70), "image/png"));
         var response = await factory.CreateClient().PostAsync("/api/emotions?detect=false", content);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         AssertOneWholeImageFace(await response.JsonAsync(), 70);
@@ -56,7 +48,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     [Fact]
     public async Task Post_FlatImageWithDetection_FindsNoFace()
     {
-        using var content = Http.Multipart(("image", "wall.png", Png(300), "image/png"));
+        using var content = Http.Multipart(("image", "wall.png", Http.Png(300), "image/png"));
         var response = await factory.CreateClient().PostAsync("/api/emotions", content);
         var image = (await response.JsonAsync()).GetProperty("images")[0];
         Assert.Equal(0, image.GetProperty("faces").GetArrayLength());

@@ -8,14 +8,6 @@ namespace FerService.Api.Tests;
 
 public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFactory>
 {
-    private static byte[] Png(int side = 64)
-    {
-        using var bitmap = new SKBitmap(side, side);
-        bitmap.Erase(SKColors.CadetBlue);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    }
-
     private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string detailFragment)
     {
         Assert.Equal(status, response.StatusCode);
@@ -44,7 +36,7 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [Fact]
     public async Task Post_TruncatedPng_Returns422Problem()
     {
-        var png = Png(128);
+        var png = Http.Png(128);
         using var content = Http.Multipart(("image", "cut.png", png[..(png.Length / 2)], "image/png"));
         var response = await factory.CreateClient().PostAsync("/api/emotions", content);
         await AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "png");
@@ -65,7 +57,7 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [InlineData("minFaceSize=-3", "minFaceSize")]
     public async Task Post_InvalidOption_Returns400Problem(string query, string parameter)
     {
-        using var content = Http.Multipart(("image", "a.png", Png(), "image/png"));
+        using var content = Http.Multipart(("image", "a.png", Http.Png(), "image/png"));
         var response = await factory.CreateClient().PostAsync($"/api/emotions?{query}", content);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, parameter);
     }
@@ -88,7 +80,7 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [Fact]
     public async Task Post_TooManyImages_Returns400Problem()
     {
-        var png = Png();
+        var png = Http.Png();
         using var content = Http.Images(Enumerable.Repeat(png, 33));
         var response = await factory.CreateClient().PostAsync("/api/emotions", content);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "at most 32");
@@ -97,7 +89,7 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [Fact]
     public async Task Post_OneBadImageAmongGood_OthersSucceedAndBadCarriesProblem()
     {
-        using var content = Http.Multipart(("images", "good.png", Png(), "image/png"), ("images", "bad.txt", "text"u8.ToArray(), "text/plain"));
+        using var content = Http.Multipart(("images", "good.png", Http.Png(), "image/png"), ("images", "bad.txt", "text"u8.ToArray(), "text/plain"));
         var response = await factory.CreateClient().PostAsync("/api/emotions?detect=false", content);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var images = (await response.JsonAsync()).GetProperty("images");

@@ -20,6 +20,15 @@ public sealed class FerApiFactory : WebApplicationFactory<Program>
 
 internal static class Http
 {
+    /// <summary>A flat-coloured PNG: decodes fine, holds no face.</summary>
+    public static byte[] Png(int side = 64)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(side, side);
+        bitmap.Erase(SkiaSharp.SKColors.Wheat);
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
     public static MultipartFormDataContent Multipart(params (string Field, string FileName, byte[] Bytes, string ContentType)[] parts)
     {
         var content = new MultipartFormDataContent();
