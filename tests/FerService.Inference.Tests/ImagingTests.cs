@@ -68,6 +68,36 @@ public sealed class ImagingTests
     }
 
     [Fact]
+    public void Decode_OnePixelGif_ReadsFirstFrame()
+    {
+        // 1×1 GIF89a, global palette [red, black], one frame of palette index 0.
+        byte[] gif =
+        [
+            0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B,
+        ];
+        using var decoded = Decoder.Decode(gif, DecodeLimits.Default);
+        Assert.Equal((1, 1), (decoded.Width, decoded.Height));
+        Assert.Equal([255, 0, 0], decoded.Pixels[..3].ToArray());
+    }
+
+    [Fact]
+    public void Decode_Bmp24_KeepsPixelOrder()
+    {
+        // 2×1 bottom-up 24-bit BMP: blue then red (stored B, G, R), rows padded to 4 bytes.
+        byte[] bmp =
+        [
+            0x42, 0x4D, 62, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0,
+            40, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0x13, 0x0B, 0, 0, 0x13, 0x0B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x00,
+        ];
+        using var decoded = Decoder.Decode(bmp, DecodeLimits.Default);
+        Assert.Equal((2, 1), (decoded.Width, decoded.Height));
+        Assert.Equal([0, 0, 255], decoded.Pixels[..3].ToArray());
+        Assert.Equal([255, 0, 0], decoded.Pixels[4..7].ToArray());
+    }
+
+    [Fact]
     public void Decode_Text_ThrowsUnsupportedFormat()
     {
         var error = Assert.Throws<ImageDecodeException>(() => Decoder.Decode("plain text"u8, DecodeLimits.Default));

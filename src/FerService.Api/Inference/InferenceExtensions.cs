@@ -16,19 +16,17 @@ public static class InferenceExtensions
     {
         var services = builder.Services;
         services.AddOptions<OnnxOptions>().BindConfiguration(OnnxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DetectionOptions>().BindConfiguration(DetectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DetectionOptions>().BindConfiguration(DetectionOptions.Section)
+            .PostConfigure(options => options.ModelPath = FerModelOptions.Resolve(options.ModelPath))
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<IImageDecoder, SkiaImageDecoder>();
-        services.AddSingleton<IFaceDetector>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            var resolved = new DetectionOptions { ModelPath = FerModelOptions.Resolve(options.ModelPath), MinScore = options.MinScore, IouThreshold = options.IouThreshold, BoxScale = options.BoxScale, BoxShift = options.BoxShift, Tiling = options.Tiling };
-            return new BlazeFaceDetector(sp.GetRequiredService<OnnxSessionFactory>(), resolved);
-        });
+        services.AddSingleton<IFaceDetector>(sp => new BlazeFaceDetector(
+            sp.GetRequiredService<OnnxSessionFactory>(), sp.GetRequiredService<IOptions<DetectionOptions>>().Value));
         services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(
             FerModelOptions.Resolve(sp.GetRequiredService<IOptions<FerModelOptions>>().Value.ClassifierManifest),
             sp.GetRequiredService<OnnxSessionFactory>()));

@@ -99,26 +99,21 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         var candidates = new List<BlazeFaceDecoder.Candidate>();
         var inputLength = InputSize * InputSize * 3;
         var input = ArrayPool<float>.Shared.Rent(inputLength);
-        var viewCandidates = new List<BlazeFaceDecoder.Candidate>();
         try
         {
-            DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore, viewCandidates);
-            foreach (var candidate in viewCandidates)
-            {
-                candidates.Add(candidate);
-            }
+            DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates);
             if (_tiling)
             {
                 foreach (var (x, y, side) in BlazeFaceDecoder.Tiles(image.Width, image.Height, InputSize))
                 {
-                    viewCandidates.Clear();
-                    DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, viewCandidates);
-                    foreach (var candidate in viewCandidates)
+                    var first = candidates.Count;
+                    DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates);
+                    // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
+                    for (var i = candidates.Count - 1; i >= first; i--)
                     {
-                        // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
-                        if (!CutByInnerEdge(candidate, x, y, side, image.Width, image.Height))
+                        if (CutByInnerEdge(candidates[i], x, y, side, image.Width, image.Height))
                         {
-                            candidates.Add(candidate);
+                            candidates.RemoveAt(i);
                         }
                     }
                 }
@@ -152,15 +147,15 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         Preprocess(image, view, input.Span);
         using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, [1, InputSize, InputSize, 3]);
         using var outputs = _session.Run(_runOptions, [_inputName], [inputValue], _outputNames);
-        var normalised = new List<BlazeFaceDecoder.Candidate>();
+        var first = output.Count;
         for (var g = 0; g < _grids.Length; g++)
         {
             BlazeFaceDecoder.DecodeGrid(outputs[2 * g].GetTensorDataAsSpan<float>(), outputs[2 * g + 1].GetTensorDataAsSpan<float>(),
-                _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, minScore, normalised);
+                _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, minScore, output);
         }
-        foreach (var candidate in normalised)
+        for (var i = first; i < output.Count; i++)
         {
-            output.Add(BlazeFaceDecoder.ToImageSpace(candidate, view));
+            output[i] = BlazeFaceDecoder.ToImageSpace(output[i], view);
         }
     }
 
