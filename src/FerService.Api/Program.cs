@@ -7,12 +7,14 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddFerApi();
 builder.AddFerInference();
 builder.AddFerHealth();
+builder.AddFerTelemetry();
 
 var app = builder.Build();
 
 app.UseFerApi();
 app.MapEmotionEndpoints();
 app.MapHealthEndpoints();
+app.MapFerMetrics();
 
 app.Run();
 

@@ -115,4 +115,27 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
         Assert.Equal(60, image.GetProperty("height").GetInt32());
         Assert.Equal(60, image.GetProperty("faces")[0].GetProperty("box").GetProperty("height").GetSingle());
     }
+
+    [Fact]
+    public async Task Metrics_AfterARequest_ExposePipelineQueueAndProviderInPrometheusFormat()
+    {
+        var client = factory.CreateClient();
+        using var content = Http.Multipart(("image", "face.png", Http.Png(60), "image/png"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/api/emotions", content)).StatusCode);
+
+        var response = await client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        foreach (var series in new[]
+        {
+            "fer_decode_duration_seconds_bucket", "fer_detect_duration_seconds_bucket", "fer_classify_duration_seconds_bucket",
+            "fer_faces_per_image_bucket", "fer_classifier_batch_size_bucket", "fer_classifier_queue_wait_seconds_bucket",
+            "fer_classifier_queue_length", "http_server_request_duration_seconds_bucket",
+        })
+        {
+            Assert.Contains(series, text, StringComparison.Ordinal);
+        }
+        Assert.Matches(@"(?m)^fer_images_total\{[^}]*outcome=""ok""[^}]*\} [1-9]", text);
+        Assert.Matches(@"(?m)^fer_execution_provider\{[^}]*provider=""CPU""[^}]*\} 1", text);
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using FerService.Api.Contracts;
 using FerService.Api.Errors;
+using FerService.Api.Hosting;
 using FerService.Api.Inference;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
@@ -50,6 +51,7 @@ public static class EmotionEndpoints
         IEmotionClassifier classifier,
         IOptions<LimitsOptions> limitsOptions,
         IOptions<DetectionOptions> detectionOptions,
+        ApiMetrics metrics,
         CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -104,6 +106,10 @@ public static class EmotionEndpoints
             }
         }
 
+        foreach (var result in results)
+        {
+            metrics.ImageProcessed(result.Error?.Status);
+        }
         if (results.Length == 1 && results[0].Error is { } only)
         {
             return Problems.Result(only);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using FerService.Inference.Classification;
 
@@ -38,9 +37,6 @@ public sealed class QueueFullException : Exception
 /// </summary>
 public sealed class BatchScheduler : IAsyncDisposable
 {
-    public static readonly Meter Meter = new("FerService.Inference");
-    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("fer.classifier.batch_size", description: "Crops per classifier run");
-    private static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("fer.classifier.queue_wait", "s", "Time a crop waits for the classifier");
 
     private readonly IEmotionClassifier _classifier;
     private readonly BatchingOptions _options;
@@ -64,6 +60,7 @@ public sealed class BatchScheduler : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        InferenceMetrics.Meter.CreateObservableGauge("fer.classifier.queue_length", () => QueueLength, description: "Crops waiting for the classifier");
         _worker = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -124,7 +121,7 @@ public sealed class BatchScheduler : IAsyncDisposable
         while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
         {
             Interlocked.Decrement(ref _queued);
-            QueueWait.Record(item.Waited.TotalSeconds);
+            InferenceMetrics.QueueWaitSeconds.Record(item.Waited.TotalSeconds);
             if (item.Completion.Task.IsCompleted)
             {
                 item.Dispose();
@@ -143,7 +140,7 @@ public sealed class BatchScheduler : IAsyncDisposable
                 batch[i].Crop.AsSpan(0, _cropLength).CopyTo(crops.AsSpan(i * _cropLength, _cropLength));
             }
             _classifier.ComputeLogits(crops, batch.Count, logits);
-            BatchSizes.Record(batch.Count);
+            InferenceMetrics.BatchSizes.Record(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 var probabilities = new float[_classes];

@@ -67,7 +67,11 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         {
             results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, probabilities[i]);
         }
-        return new ImageAnalysis(width, height, results,
-            new AnalysisTimings(decodeMs, detectMs, Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds));
+        var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
+        InferenceMetrics.DecodeSeconds.Record(decodeMs / 1000);
+        InferenceMetrics.DetectSeconds.Record(detectMs / 1000);
+        InferenceMetrics.ClassifySeconds.Record(classifyMs / 1000);
+        InferenceMetrics.FacesPerImage.Record(results.Length);
+        return new ImageAnalysis(width, height, results, new AnalysisTimings(decodeMs, detectMs, classifyMs));
     }
 }

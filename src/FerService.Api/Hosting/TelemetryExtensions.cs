@@ -1,0 +1,47 @@
+using System.Diagnostics.Metrics;
+using FerService.Inference;
+using FerService.Inference.Onnx;
+using OpenTelemetry.Metrics;
+
+namespace FerService.Api.Hosting;
+
+/// <summary>The service's own instruments: image outcomes and the execution provider in use.</summary>
+public sealed class ApiMetrics
+{
+    public const string MeterName = "FerService.Api";
+
+    private readonly Counter<long> _images;
+
+    public ApiMetrics(IMeterFactory meters, OnnxSessionFactory sessions)
+    {
+        var meter = meters.Create(MeterName);
+        _images = meter.CreateCounter<long>("fer.images", description: "Images processed, by outcome (ok or the problem status)");
+        meter.CreateObservableGauge("fer.execution_provider", () => new Measurement<int>(1, new KeyValuePair<string, object?>("provider", sessions.ActiveProvider)),
+            description: "1 for the ONNX Runtime execution provider in use");
+    }
+
+    public void ImageProcessed(int? problemStatus) =>
+        _images.Add(1, new KeyValuePair<string, object?>("outcome", problemStatus is { } status ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "ok"));
+}
+
+public static class TelemetryExtensions
+{
+    /// <summary>Metrics of ASP.NET Core (request counts by status, latency), Kestrel, the pipeline and the API, for Prometheus.</summary>
+    public static IHostApplicationBuilder AddFerTelemetry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ApiMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(InferenceMetrics.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    /// <summary><c>GET /metrics</c> in Prometheus text format.</summary>
+    public static WebApplication MapFerMetrics(this WebApplication app)
+    {
+        // Created now, not on the first request, so the provider gauge is there from the first scrape.
+        app.Services.GetRequiredService<ApiMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health");
+        return app;
+    }
+}
