@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using FerService.Tests.Shared;
 using Microsoft.AspNetCore.Hosting;
@@ -7,14 +8,34 @@ using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace FerService.Api.Tests;
 
-/// <summary>The real service in-process with the repository's models.</summary>
-public sealed class FerApiFactory : WebApplicationFactory<Program>
+/// <summary>The real service in-process with the repository's models; <paramref name="settings"/> override configuration.</summary>
+public class FerApiFactory(params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
 {
+    public FerApiFactory() : this([])
+    {
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Fer:Models:ClassifierManifest", TestPaths.ClassifierManifest);
         builder.UseSetting("Fer:Detection:ModelPath", TestPaths.Detector256);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
+
+/// <summary>The service on real Kestrel (an ephemeral loopback port), for limits only Kestrel enforces.</summary>
+public sealed class KestrelFerApiFactory : FerApiFactory
+{
+    public const int MaxRequestBytes = 200_000;
+
+    public KestrelFerApiFactory() : base(("Fer:Limits:MaxRequestBytes", MaxRequestBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+    {
+        UseKestrel(0);
+        StartServer();
     }
 }
 
@@ -28,6 +49,39 @@ internal static class Http
         using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
         return data.ToArray();
     }
+
+    /// <summary>A valid PNG signature and IHDR declaring <paramref name="width"/> × <paramref name="height"/>, then one empty IDAT and IEND.</summary>
+    public static byte[] PngHeaderOnly(int width, int height)
+    {
+        var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            png.AddRange(typed);
+            png.AddRange(BigEndian((int)Crc32(typed)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]);
+        Chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        Chunk("IEND", []);
+        return [.. png];
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+            }
+        }
+        return ~crc;
+    }
+
+    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     public static MultipartFormDataContent Multipart(params (string Field, string FileName, byte[] Bytes, string ContentType)[] parts)
     {

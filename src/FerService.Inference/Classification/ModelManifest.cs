@@ -36,8 +36,19 @@ public sealed record ModelManifest
     public static ModelManifest Load(string path)
     {
         using var stream = System.IO.File.OpenRead(path);
-        var manifest = JsonSerializer.Deserialize<ModelManifest>(stream, JsonOptions)
-            ?? throw new InvalidDataException($"Model manifest '{path}' is empty.");
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(stream, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Model manifest '{path}' is not valid JSON: {e.Message}", e);
+        }
+        if (manifest is null)
+        {
+            throw new InvalidDataException($"Model manifest '{path}' is empty.");
+        }
         manifest.Validate(path);
         return manifest;
     }

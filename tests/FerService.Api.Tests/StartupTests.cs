@@ -1,0 +1,70 @@
+using FerService.Tests.Shared;
+
+namespace FerService.Api.Tests;
+
+/// <summary>The service refuses to start, with a message saying why, on a bad model or option.</summary>
+public sealed class StartupTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("fer-startup-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, true);
+
+    private static Exception StartFails(params (string, string)[] settings)
+    {
+        using var factory = new FerApiFactory(settings);
+        return Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+    }
+
+    private static string AllMessages(Exception e)
+    {
+        var messages = new List<string>();
+        for (Exception? current = e; current is not null; current = current.InnerException)
+        {
+            messages.Add(current.Message);
+            if (current is AggregateException aggregate)
+            {
+                messages.AddRange(aggregate.InnerExceptions.Select(inner => inner.Message));
+            }
+        }
+        return string.Join(" | ", messages);
+    }
+
+    [Fact]
+    public void Start_ModelNotMatchingCardSha256_Refused()
+    {
+        File.Copy(TestPaths.ClassifierManifest, Path.Combine(_directory, "emotion-fer2013.json"));
+        var model = File.ReadAllBytes(Path.Combine(TestPaths.Models, "emotion-fer2013.onnx"));
+        model[^1] ^= 0xFF;
+        File.WriteAllBytes(Path.Combine(_directory, "emotion-fer2013.onnx"), model);
+
+        var error = StartFails(("Fer:Models:ClassifierManifest", Path.Combine(_directory, "emotion-fer2013.json")));
+        Assert.Contains("sha256", AllMessages(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_MissingDetectorModel_RefusedNamingTheFile()
+    {
+        var missing = Path.Combine(_directory, "no-detector.onnx");
+        var error = StartFails(("Fer:Detection:ModelPath", missing));
+        Assert.Contains("no-detector.onnx", AllMessages(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_CorruptClassifierCard_Refused()
+    {
+        var card = Path.Combine(_directory, "emotion-fer2013.json");
+        File.WriteAllText(card, "{ not json");
+        var error = StartFails(("Fer:Models:ClassifierManifest", card));
+        Assert.Contains("emotion-fer2013.json", AllMessages(error), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Fer:Batching:MaxBatchSize", "0")]
+    [InlineData("Fer:Detection:MinScore", "1.5")]
+    [InlineData("Fer:Limits:MaxImagesPerRequest", "0")]
+    public void Start_InvalidOption_RefusedWithValidationError(string key, string value)
+    {
+        var error = StartFails((key, value));
+        Assert.Contains(key.Split(':')[^1], AllMessages(error), StringComparison.Ordinal);
+    }
+}
