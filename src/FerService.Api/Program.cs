@@ -8,10 +8,12 @@ builder.AddFerApi();
 builder.AddFerInference();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
+builder.AddFerBackpressure();
 
 var app = builder.Build();
 
 app.UseFerApi();
+app.UseFerBackpressure();
 app.MapEmotionEndpoints();
 app.MapHealthEndpoints();
 app.MapFerMetrics();

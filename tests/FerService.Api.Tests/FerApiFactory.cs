@@ -15,6 +15,15 @@ public class FerApiFactory(params (string Key, string Value)[] settings) : WebAp
     {
     }
 
+    /// <summary>The service on real Kestrel (an ephemeral loopback port), for behaviour only a real server has.</summary>
+    public static FerApiFactory OnKestrel(params (string Key, string Value)[] settings)
+    {
+        var factory = new FerApiFactory(settings);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        return factory;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Fer:Models:ClassifierManifest", TestPaths.ClassifierManifest);

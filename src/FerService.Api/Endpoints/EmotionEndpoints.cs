@@ -19,7 +19,7 @@ public static class EmotionEndpoints
 {
     public static IEndpointRouteBuilder MapEmotionEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Emotions");
+        var api = app.MapGroup("/api").WithTags("Emotions").WithBackpressure();
 
         api.MapPost("/emotions", AnalyzeAsync)
             .WithName(Hosting.UploadBodyFilter.OperationName)
@@ -32,6 +32,7 @@ public static class EmotionEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .DisableAntiforgery();
 
         api.MapGet("/model", GetModel)

@@ -33,4 +33,15 @@ public sealed class LimitsOptions
 
     [Range(1, 1000)]
     public int MaxFacesPerImage { get; set; } = 50;
+
+    /// <summary>Requests to /api processed at once; more wait in a queue, and past that get 503.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentRequests { get; set; } = 32;
+
+    [Range(0, 100_000)]
+    public int MaxQueuedRequests { get; set; } = 128;
+
+    /// <summary>A request to /api still running after this gets 504 and its queued work is cancelled.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -32,6 +32,8 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         using (var image = decoder.Decode(data.Span, limits))
         {
             decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            // Decode and detection are synchronous; check between stages so a cancelled request stops early.
+            cancellationToken.ThrowIfCancellationRequested();
             width = image.Width;
             height = image.Height;
             var detectStarted = Stopwatch.GetTimestamp();
@@ -54,6 +56,7 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
             }
             detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
         }
+        cancellationToken.ThrowIfCancellationRequested();
 
         var classifyStarted = Stopwatch.GetTimestamp();
         var pending = new Task<float[]>[crops.Count];
