@@ -12,6 +12,7 @@ builder.AddFerBackpressure();
 
 var app = builder.Build();
 
+app.UseFerRequestId();
 app.UseFerApi();
 app.UseFerBackpressure();
 app.MapEmotionEndpoints();

@@ -5,15 +5,21 @@ using System.Text.Json;
 using FerService.Tests.Shared;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
 
 namespace FerService.Api.Tests;
 
 /// <summary>The real service in-process with the repository's models; <paramref name="settings"/> override configuration.</summary>
-public class FerApiFactory(params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
+public class FerApiFactory : WebApplicationFactory<Program>
 {
+    private readonly (string Key, string Value)[] _settings;
+
+    // One public constructor: xunit creates class fixtures through it.
     public FerApiFactory() : this([])
     {
     }
+
+    internal FerApiFactory(params (string Key, string Value)[] settings) => _settings = settings;
 
     /// <summary>The service on real Kestrel (an ephemeral loopback port), for behaviour only a real server has.</summary>
     public static FerApiFactory OnKestrel(params (string Key, string Value)[] settings)
@@ -26,13 +32,18 @@ public class FerApiFactory(params (string Key, string Value)[] settings) : WebAp
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Fer:Models:ClassifierManifest", TestPaths.ClassifierManifest);
-        builder.UseSetting("Fer:Detection:ModelPath", TestPaths.Detector256);
-        builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
-        foreach (var (key, value) in settings)
+        var values = new Dictionary<string, string?>
         {
-            builder.UseSetting(key, value);
+            ["Fer:Models:ClassifierManifest"] = TestPaths.ClassifierManifest,
+            ["Fer:Detection:ModelPath"] = TestPaths.Detector256,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in _settings)
+        {
+            values[key] = value;
         }
+        // Added last, so these win over appsettings.json and the environment.
+        builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(values));
     }
 }
 

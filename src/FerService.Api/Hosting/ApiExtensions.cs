@@ -11,9 +11,11 @@ public static class ApiExtensions
     public static IHostApplicationBuilder AddFerApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSerilog((services, logger) => logger
-            .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Configuration(services.GetRequiredService<IConfiguration>())
             .Enrich.FromLogContext()
-            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+            .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture),
+            // The host's own logger, not the process-wide static one: each host (and test server) logs to its own sinks.
+            preserveStaticLogger: true);
 
         builder.Services.AddProblemDetails();
         builder.Services.AddEndpointsApiExplorer();
@@ -49,7 +51,7 @@ public static class ApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(options => options.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseSwagger();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FerService.Inference;
 using FerService.Inference.Onnx;
@@ -30,11 +31,36 @@ public static class TelemetryExtensions
     public static IHostApplicationBuilder AddFerTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiMetrics>();
+        // A listener makes ASP.NET Core start an Activity per request, continuing the caller's W3C traceparent.
+        builder.Services.AddSingleton(_ =>
+        {
+            var listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            };
+            ActivitySource.AddActivityListener(listener);
+            return listener;
+        });
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(InferenceMetrics.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         return builder;
     }
+
+    /// <summary>Echoes the request's trace id (the caller's, when it sent a W3C traceparent) as X-Request-Id.</summary>
+    public static WebApplication UseFerRequestId(this WebApplication app)
+    {
+        app.Services.GetRequiredService<ActivityListener>();
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[RequestIdHeader] = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier;
+            return next(context);
+        });
+        return app;
+    }
+
+    public const string RequestIdHeader = "X-Request-Id";
 
     /// <summary><c>GET /metrics</c> in Prometheus text format.</summary>
     public static WebApplication MapFerMetrics(this WebApplication app)
