@@ -10,7 +10,8 @@ namespace FerService.Api.Hosting;
 /// <summary>
 /// Bounded concurrency and a deadline for /api: beyond <c>MaxConcurrentRequests</c> running and
 /// <c>MaxQueuedRequests</c> waiting, requests get 503 with Retry-After; past <c>RequestTimeout</c>, 504.
-/// Health and metrics are outside the policy, so probes answer under load.
+/// Health and metrics are outside the policy, so probes answer under load. On shutdown, in-flight requests get
+/// <c>ShutdownTimeout</c> to finish.
 /// </summary>
 public static class BackpressureExtensions
 {
@@ -38,6 +39,7 @@ public static class BackpressureExtensions
                     .ExecuteAsync(context.HttpContext));
             };
         });
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitsOptions>>((host, limits) => host.ShutdownTimeout = limits.Value.ShutdownTimeout);
         builder.Services.AddRequestTimeouts(_ => { });
         builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<LimitsOptions>>((options, limits) =>
             options.AddPolicy(Policy, new RequestTimeoutPolicy

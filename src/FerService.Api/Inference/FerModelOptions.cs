@@ -44,4 +44,8 @@ public sealed class LimitsOptions
     /// <summary>A request to /api still running after this gets 504 and its queued work is cancelled.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>On SIGTERM: readiness turns 503, new connections are refused, in-flight requests get this long to finish.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using FerService.Tests.Shared;
+using SkiaSharp;
+
+namespace FerService.Api.Tests;
+
+/// <summary>The built service as its own process: SIGTERM while requests are in flight.</summary>
+public sealed class ShutdownTests
+{
+    private static string ServiceDll()
+    {
+        // The test binaries sit in tests/<project>/bin/<configuration>/<framework>/; the service's in src/FerService.Api/bin/... alike.
+        var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var path = Path.Combine(TestPaths.RepositoryRoot, "src", "FerService.Api", "bin", framework.Parent!.Name, framework.Name, "FerService.Api.dll");
+        Assert.True(File.Exists(path), $"{path} is not built");
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static byte[] SlowImage()
+    {
+        var random = new Random(8);
+        using var bitmap = new SKBitmap(2000, 1500);
+        var pixels = new byte[2000 * 1500 * 4];
+        random.NextBytes(pixels);
+        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    [Fact]
+    public async Task Sigterm_WithEightRequestsInFlight_AllCompleteNewOnesRefusedExitCodeZero()
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [ServiceDll(), "--urls", $"http://127.0.0.1:{port}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(ServiceDll())!,
+        };
+        start.Environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
+        start.Environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        start.Environment["Fer__Limits__ShutdownTimeout"] = "00:00:30";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        using var service = Process.Start(start)!;
+        service.OutputDataReceived += (_, _) => { };
+        service.ErrorDataReceived += (_, _) => { };
+        service.BeginOutputReadLine();
+        service.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                try
+                {
+                    if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                }
+                Assert.True(DateTime.UtcNow < deadline, "the service did not become ready");
+                await Task.Delay(200);
+            }
+
+            var image = SlowImage();
+            var inFlight = Enumerable.Range(0, 8).Select(_ =>
+            {
+                var content = Http.Multipart(("image", "slow.png", image, "image/png"));
+                return client.PostAsync("/api/emotions", content);
+            }).ToArray();
+            await Task.Delay(700);
+            Assert.DoesNotContain(inFlight, t => t.IsCompleted);
+
+            using (var kill = Process.Start("kill", ["-TERM", service.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill!.WaitForExitAsync();
+            }
+            await Task.Delay(300);
+
+            // New work is refused: the listener is closed (or, if a connection slips in, readiness says 503).
+            using var fresh = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+            try
+            {
+                var ready = await fresh.GetAsync("/health/ready");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            var responses = await Task.WhenAll(inFlight);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+            await service.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, service.ExitCode);
+        }
+        finally
+        {
+            if (!service.HasExited)
+            {
+                service.Kill(true);
+            }
+        }
+    }
+}
