@@ -9,6 +9,7 @@ builder.AddFerInference();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
 builder.AddFerBackpressure();
+builder.AddFerAccess();
 
 var app = builder.Build();
 

@@ -19,7 +19,7 @@ public static class EmotionEndpoints
 {
     public static IEndpointRouteBuilder MapEmotionEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Emotions").WithBackpressure();
+        var api = app.MapGroup("/api").WithTags("Emotions").WithBackpressure().WithAccessControl();
 
         api.MapPost("/emotions", AnalyzeAsync)
             .WithName(Hosting.UploadBodyFilter.OperationName)
@@ -28,9 +28,11 @@ public static class EmotionEndpoints
                 + "{\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64 or data: URI>\"}]}. With several images, an image that fails carries "
                 + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .DisableAntiforgery();

@@ -1,0 +1,113 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.RateLimiting;
+using FerService.Api.Errors;
+using Microsoft.Extensions.Options;
+
+namespace FerService.Api.Hosting;
+
+/// <summary>Section <c>Fer:Access</c>: optional API keys and a per-client request rate. Both off by default.</summary>
+public sealed class AccessOptions
+{
+    public const string Section = "Fer:Access";
+
+    public const string ApiKeyHeader = "X-Api-Key";
+
+    /// <summary>When not empty, every /api request needs one of these in the X-Api-Key header.</summary>
+    public IReadOnlyList<string> ApiKeys { get; set; } = [];
+
+    /// <summary>Requests per minute per API key (or per client address without keys); 0 is unlimited.</summary>
+    [Range(0, 1_000_000)]
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Requests a client may send at once before the rate applies; 0 means RequestsPerMinute.</summary>
+    [Range(0, 1_000_000)]
+    public int Burst { get; set; }
+}
+
+/// <summary>API-key check (constant time) and a token bucket per key for the /api group; health and metrics stay open.</summary>
+internal sealed class AccessFilter : IEndpointFilter, IDisposable
+{
+    private readonly byte[][] _keyHashes;
+    private readonly PartitionedRateLimiter<string>? _limiter;
+
+    public AccessFilter(IOptions<AccessOptions> options)
+    {
+        var access = options.Value;
+        _keyHashes = [.. access.ApiKeys.Where(k => k.Length > 0).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
+        if (access.RequestsPerMinute > 0)
+        {
+            var burst = access.Burst > 0 ? access.Burst : access.RequestsPerMinute;
+            _limiter = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = burst,
+                TokensPerPeriod = access.RequestsPerMinute,
+                ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+        }
+    }
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        string? key = http.Request.Headers[AccessOptions.ApiKeyHeader];
+        if (_keyHashes.Length > 0 && !IsKnown(key))
+        {
+            http.Response.Headers.WWWAuthenticate = "ApiKey header=\"" + AccessOptions.ApiKeyHeader + "\"";
+            return Problems.Result(Problems.Create(StatusCodes.Status401Unauthorized, "Unauthorized",
+                $"Send a valid API key in the {AccessOptions.ApiKeyHeader} header."));
+        }
+        if (_limiter is not null)
+        {
+            var client = _keyHashes.Length > 0 ? "key:" + key : "ip:" + http.Connection.RemoteIpAddress;
+            using var lease = _limiter.AttemptAcquire(client);
+            if (!lease.IsAcquired)
+            {
+                var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 60;
+                http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                return Problems.Result(Problems.Create(StatusCodes.Status429TooManyRequests, "Too many requests",
+                    $"The request rate for this client is exceeded; retry after {retryAfter} s."));
+            }
+        }
+        return await next(context);
+    }
+
+    /// <summary>Compares hashes in constant time, so neither the key nor its length leaks through timing.</summary>
+    private bool IsKnown(string? key)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            return false;
+        }
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        var known = false;
+        foreach (var candidate in _keyHashes)
+        {
+            known |= CryptographicOperations.FixedTimeEquals(hash, candidate);
+        }
+        return known;
+    }
+
+    public void Dispose() => _limiter?.Dispose();
+}
+
+public static class AccessExtensions
+{
+    public static IHostApplicationBuilder AddFerAccess(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<AccessFilter>();
+        return builder;
+    }
+
+    /// <summary>Puts a route group behind the API keys and the per-client rate, when configured.</summary>
+    public static RouteGroupBuilder WithAccessControl(this RouteGroupBuilder group)
+    {
+        group.AddEndpointFilter((context, next) => context.HttpContext.RequestServices.GetRequiredService<AccessFilter>().InvokeAsync(context, next));
+        return group;
+    }
+}
