@@ -82,6 +82,17 @@ public sealed class ImagingTests
     }
 
     [Fact]
+    public void Decode_AnimatedGif_ReturnsTheFirstFrameOnly()
+    {
+        // Two 1×1 frames: palette index 0 (red), then index 1 (black), 100 ms apart.
+        byte[] frame0 = [0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x44, 0x01, 0x00];
+        byte[] frame1 = [0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x4C, 0x01, 0x00];
+        byte[] gif = [.. "GIF89a"u8, 1, 0, 1, 0, 0x80, 0, 0, 0xFF, 0, 0, 0, 0, 0, .. frame0, .. frame1, 0x3B];
+        using var decoded = Decoder.Decode(gif, DecodeLimits.Default);
+        Assert.Equal([255, 0, 0], decoded.Pixels[..3].ToArray());
+    }
+
+    [Fact]
     public void Decode_Bmp24_KeepsPixelOrder()
     {
         // 2×1 bottom-up 24-bit BMP: blue then red (stored B, G, R), rows padded to 4 bytes.
