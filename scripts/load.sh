@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bounded load test on loopback: measures the service's capacity, then offers 4× that rate for 60 s and reports
+# requests served, 503s, other non-2xx (must be 0), p99 latency of the served ones, and RSS before/after.
+# Usage: scripts/load.sh [seconds, default 60]. Needs hey (Debian: apt-get install hey) and python3.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds="${1:-60}"
+port="${FER_LOAD_PORT:-18080}"
+work="$(mktemp -d)"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+command -v hey >/dev/null || { echo "load: hey not found (apt-get install hey)." >&2; exit 1; }
+
+dotnet build -c Release "$root/src/FerService.Api" -v q -nologo >/dev/null
+dotnet "$root/src/FerService.Api/bin/Release/net10.0/FerService.Api.dll" --urls "http://127.0.0.1:$port" >"$work/service.log" 2>&1 &
+pid=$!
+for _ in $(seq 120); do
+  curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "load: service did not become ready" >&2; cat "$work/service.log" >&2; exit 1; }
+
+# A 640×480 photo-like PNG (gradient + noise), as one multipart part.
+python3 - "$work/body.bin" <<'PY'
+import random, struct, sys, zlib
+w, h = 640, 480
+random.seed(7)
+rows = []
+for y in range(h):
+    row = bytearray([0])
+    for x in range(w):
+        n = random.randrange(-20, 21)
+        row += bytes((max(0, min(255, x * 255 // w + n)), max(0, min(255, y * 255 // h + n)), max(0, min(255, 128 + n))))
+    rows.append(bytes(row))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
+body = (b"--loadboundary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"load.png\"\r\nContent-Type: image/png\r\n\r\n"
+        + png + b"\r\n--loadboundary--\r\n")
+open(sys.argv[1], "wb").write(body)
+PY
+post=(-m POST -T "multipart/form-data; boundary=loadboundary" -D "$work/body.bin" "http://127.0.0.1:$port/api/emotions")
+rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+
+# Warm-up and capacity: as many requests as two closed-loop clients get through in 15 s.
+hey -z 15s -c 2 "${post[@]}" >"$work/capacity.txt"
+capacity=$(awk '/Requests\/sec/ {print $2}' "$work/capacity.txt")
+rss_before=$(rss)
+rate=$(python3 -c "print(4 * $capacity)")
+workers=240
+per_worker=$(python3 -c "print(round($rate / $workers, 4))")
+hey -z "${seconds}s" -c "$workers" -q "$per_worker" -t 60 -o csv "${post[@]}" >"$work/load.csv"
+rss_after=$(rss)
+
+python3 - "$work/load.csv" "$capacity" "$rate" "$seconds" "$rss_before" "$rss_after" <<'PY'
+import csv, sys
+path, capacity, rate, seconds, before, after = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+served, overloaded, other, latencies = 0, 0, 0, []
+for row in csv.DictReader(open(path)):
+    status = int(row["status-code"])
+    if status == 200:
+        served += 1
+        latencies.append(float(row["response-time"]))
+    elif status == 503:
+        overloaded += 1
+    else:
+        other += 1
+latencies.sort()
+p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else float("nan")
+growth = (after - before) / before * 100
+print(f"capacity {capacity:.1f} req/s; offered {rate:.1f} req/s for {seconds} s")
+print(f"served {served}, 503 {overloaded}, other non-2xx {other}, p99 of served {p99 * 1000:.0f} ms")
+print(f"RSS before {before / 1024:.0f} MiB, after {after / 1024:.0f} MiB ({growth:+.1f} %)")
+sys.exit(1 if other else 0)
+PY
