@@ -74,4 +74,11 @@ public sealed class AlignmentTests
         var expected = MathF.Round(0.299f * 200 + 0.587f * 100 + 0.114f * 50) / 255f;
         Assert.Equal(expected, crop[24 * 48 + 24], 3);
     }
+
+    [Fact]
+    public void Mirror_Crop_ReversesEveryRowOfEveryPlane()
+    {
+        float[] crop = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        Assert.Equal([3f, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10], Pipeline.EmotionPipeline.Mirror(crop, 3));
+    }
 }

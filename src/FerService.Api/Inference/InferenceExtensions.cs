@@ -21,6 +21,7 @@ public static class InferenceExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<OnnxSessionFactory>();
@@ -37,7 +38,8 @@ public static class InferenceExtensions
             var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
             return new EmotionPipeline(sp.GetRequiredService<IImageDecoder>(), sp.GetRequiredService<IFaceDetector>(),
                 sp.GetRequiredService<FaceAligner>(), sp.GetRequiredService<BatchScheduler>(),
-                new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide));
+                new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide),
+                sp.GetRequiredService<IOptions<PipelineOptions>>().Value);
         });
         services.AddSingleton<ReadinessState>();
         services.AddHostedService<WarmupService>();

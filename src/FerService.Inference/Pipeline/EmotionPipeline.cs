@@ -17,7 +17,20 @@ public sealed record AnalysisTimings(double DecodeMs, double DetectMs, double Cl
 public sealed record ImageAnalysis(int Width, int Height, IReadOnlyList<FaceResult> Faces, AnalysisTimings Timings);
 
 /// <summary>decode → detect → align → (batched) classify for one image.</summary>
-public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits)
+/// <summary>Section <c>Fer:Pipeline</c>.</summary>
+public sealed class PipelineOptions
+{
+    public const string Section = "Fer:Pipeline";
+
+    /// <summary>
+    /// Classify each face and its mirror image and average the probabilities: +0.8 points on FER2013 PublicTest
+    /// (63.56 % → 64.36 %) for twice the classifier work, which is small next to detection.
+    /// </summary>
+    public bool FlipAveraging { get; set; } = true;
+}
+
+public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
+    PipelineOptions options)
 {
     public DecodeLimits Limits => limits;
 
@@ -59,16 +72,30 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         cancellationToken.ThrowIfCancellationRequested();
 
         var classifyStarted = Stopwatch.GetTimestamp();
-        var pending = new Task<float[]>[crops.Count];
+        var views = options.FlipAveraging ? 2 : 1;
+        var pending = new Task<float[]>[crops.Count * views];
         for (var i = 0; i < crops.Count; i++)
         {
-            pending[i] = scheduler.ClassifyAsync(crops[i].Crop, cancellationToken);
+            pending[i * views] = scheduler.ClassifyAsync(crops[i].Crop, cancellationToken);
+            if (options.FlipAveraging)
+            {
+                pending[i * views + 1] = scheduler.ClassifyAsync(Mirror(crops[i].Crop, aligner.Input.Width), cancellationToken);
+            }
         }
         var probabilities = await Task.WhenAll(pending).ConfigureAwait(false);
         var results = new FaceResult[crops.Count];
         for (var i = 0; i < crops.Count; i++)
         {
-            results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, probabilities[i]);
+            var face = probabilities[i * views];
+            if (options.FlipAveraging)
+            {
+                var mirrored = probabilities[i * views + 1];
+                for (var c = 0; c < face.Length; c++)
+                {
+                    face[c] = (face[c] + mirrored[c]) / 2;
+                }
+            }
+            results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
         }
         var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
         InferenceMetrics.DecodeSeconds.Record(decodeMs / 1000);
@@ -76,5 +103,19 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         InferenceMetrics.ClassifySeconds.Record(classifyMs / 1000);
         InferenceMetrics.FacesPerImage.Record(results.Length);
         return new ImageAnalysis(width, height, results, new AnalysisTimings(decodeMs, detectMs, classifyMs));
+    }
+
+    /// <summary>The crop mirrored left-right: every row (of every channel plane) reversed.</summary>
+    internal static float[] Mirror(float[] crop, int width)
+    {
+        var mirrored = new float[crop.Length];
+        for (var row = 0; row < crop.Length; row += width)
+        {
+            var source = crop.AsSpan(row, width);
+            var target = mirrored.AsSpan(row, width);
+            source.CopyTo(target);
+            target.Reverse();
+        }
+        return mirrored;
     }
 }
