@@ -25,8 +25,8 @@ public static class BackpressureExtensions
             var value = limits.Value;
             options.AddConcurrencyLimiter(Policy, concurrency =>
             {
-                concurrency.PermitLimit = value.MaxConcurrentRequests;
-                concurrency.QueueLimit = value.MaxQueuedRequests;
+                concurrency.PermitLimit = value.ConcurrentRequests;
+                concurrency.QueueLimit = value.QueuedRequests;
                 concurrency.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
             });
             // The default rejection is a bare 503; clients get a problem and a retry hint instead.
@@ -35,7 +35,7 @@ public static class BackpressureExtensions
             {
                 context.HttpContext.Response.Headers.RetryAfter = "1";
                 return new ValueTask(Problems.Result(Problems.Overloaded(
-                    $"More than {value.MaxConcurrentRequests} requests are running and {value.MaxQueuedRequests} waiting; retry after a second."))
+                    $"More than {value.ConcurrentRequests} requests are running and {value.QueuedRequests} waiting; retry after a second."))
                     .ExecuteAsync(context.HttpContext));
             };
         });
