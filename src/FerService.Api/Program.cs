@@ -2,6 +2,11 @@ using FerService.Api.Endpoints;
 using FerService.Api.Hosting;
 using FerService.Api.Inference;
 
+if (HealthProbe.IsRequested(args, out var probeUrl))
+{
+    return await HealthProbe.RunAsync(probeUrl);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddFerApi();
@@ -20,7 +25,8 @@ app.MapEmotionEndpoints();
 app.MapHealthEndpoints();
 app.MapFerMetrics();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

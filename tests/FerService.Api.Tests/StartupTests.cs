@@ -67,4 +67,27 @@ public sealed class StartupTests : IDisposable
         var error = StartFails((key, value));
         Assert.Contains(key.Split(':')[^1], AllMessages(error), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Start_CudaRequiredOnTheCpuBuild_RefusedSayingWhy()
+    {
+        var error = StartFails(("Fer:Onnx:ExecutionProvider", "Cuda"), ("Fer:Onnx:RequireGpu", "true"));
+        Assert.Contains("CUDA was required", AllMessages(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_CudaRequestedOnTheCpuBuild_FallsBackToCpuAndReportsIt()
+    {
+        using var factory = new FerApiFactory(("Fer:Onnx:ExecutionProvider", "Cuda"));
+        var client = factory.CreateClient();
+        HttpResponseMessage ready;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((ready = await client.GetAsync("/health/ready")).StatusCode != System.Net.HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var body = await ready.JsonAsync();
+        Assert.Equal("CPU", body.GetProperty("checks").GetProperty("models").GetProperty("data").GetProperty("executionProvider").GetString());
+        Assert.Matches(@"(?m)^fer_execution_provider\{[^}]*provider=""CPU""", await client.GetStringAsync("/metrics"));
+    }
 }

