@@ -1,0 +1,160 @@
+// FerService browser page: uploads and live webcam analysis through POST /api/emotions. No external assets.
+"use strict";
+
+const colours = { angry: "#e0533d", disgust: "#7a9a01", fear: "#8e44ad", happy: "#f2a900", sad: "#2b5fd9", surprise: "#00a6a6", neutral: "#7f8c8d" };
+
+async function analyse(files) {
+  const form = new FormData();
+  for (const file of files) form.append("images", file, file.name);
+  const response = await fetch("/api/emotions", { method: "POST", body: form });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
+  return body;
+}
+
+function drawFaces(canvas, width, height, faces) {
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, width, height);
+  const line = Math.max(2, Math.round(Math.min(width, height) / 200));
+  context.font = `${Math.max(12, line * 7)}px system-ui, sans-serif`;
+  context.textBaseline = "bottom";
+  for (const face of faces) {
+    const { x, y, width: w, height: h } = face.box;
+    const colour = colours[face.dominantEmotion] || "#fff";
+    context.lineWidth = line;
+    context.strokeStyle = colour;
+    context.strokeRect(x, y, w, h);
+    const label = `${face.dominantEmotion} ${(face.emotions[face.dominantEmotion] * 100).toFixed(0)}%`;
+    const textWidth = context.measureText(label).width + 2 * line;
+    const textHeight = line * 9;
+    const top = y > textHeight ? y - textHeight : y + h + textHeight;
+    context.fillStyle = colour;
+    context.fillRect(x - line / 2, top, textWidth, textHeight);
+    context.fillStyle = "#fff";
+    context.fillText(label, x + line / 2, top + textHeight - line);
+    if (face.landmarks) {
+      context.fillStyle = "#fff";
+      for (const point of Object.values(face.landmarks)) {
+        context.beginPath();
+        context.arc(point.x, point.y, line, 0, 2 * Math.PI);
+        context.fill();
+      }
+    }
+  }
+}
+
+function bars(face, index) {
+  const container = document.createElement("div");
+  container.className = "face";
+  const title = document.createElement("h3");
+  title.textContent = `Face ${index + 1}: ${face.dominantEmotion}`;
+  container.append(title);
+  for (const [label, probability] of Object.entries(face.emotions)) {
+    const row = document.createElement("div");
+    row.className = "bar" + (label === face.dominantEmotion ? " dominant" : "");
+    const name = document.createElement("span");
+    name.textContent = label;
+    const track = document.createElement("div");
+    track.className = "track";
+    const fill = document.createElement("div");
+    fill.className = "fill";
+    fill.style.width = `${(probability * 100).toFixed(1)}%`;
+    track.append(fill);
+    const value = document.createElement("span");
+    value.textContent = `${(probability * 100).toFixed(1)}%`;
+    row.append(name, track, value);
+    container.append(row);
+  }
+  return container;
+}
+
+async function showUploads(files) {
+  const status = document.getElementById("upload-status");
+  const results = document.getElementById("results");
+  status.textContent = `Analysing ${files.length} image(s)…`;
+  try {
+    const body = await analyse(files);
+    status.textContent = `${body.images.length} image(s) in ${body.timings.totalMs.toFixed(0)} ms`;
+    body.images.forEach((image, i) => {
+      const figure = document.getElementById("result-template").content.firstElementChild.cloneNode(true);
+      const caption = figure.querySelector("figcaption");
+      if (image.error) {
+        figure.querySelector(".stage").remove();
+        caption.textContent = `${image.name}: ${image.error.detail}`;
+        caption.className = "error";
+      } else {
+        const img = figure.querySelector("img");
+        img.src = URL.createObjectURL(files[i]);
+        img.alt = image.name || "uploaded image";
+        drawFaces(figure.querySelector("canvas"), image.width, image.height, image.faces);
+        caption.textContent = `${image.name}: ${image.faces.length} face(s)`;
+        image.faces.forEach((face, f) => figure.querySelector(".faces").append(bars(face, f)));
+      }
+      results.prepend(figure);
+    });
+  } catch (error) {
+    status.textContent = error.message;
+    status.className = "error";
+  }
+}
+
+const drop = document.getElementById("drop");
+document.getElementById("files").addEventListener("change", event => showUploads([...event.target.files]));
+drop.addEventListener("dragover", event => { event.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", event => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  showUploads([...event.dataTransfer.files].filter(file => file.type.startsWith("image/")));
+});
+
+// Webcam: grab a frame at a steady rate; with one request in flight at most, frames are skipped while the
+// server is busy instead of queueing.
+const frameIntervalMs = 200;
+let stream = null;
+let inFlight = false;
+let timer = null;
+
+async function sendFrame() {
+  const video = document.getElementById("video");
+  if (inFlight || !video.videoWidth) return;
+  inFlight = true;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  const started = performance.now();
+  try {
+    const blob = await new Promise(resolve => canvas.toBlob(resolve, "image/jpeg", 0.8));
+    const body = await analyse([new File([blob], "frame.jpg", { type: "image/jpeg" })]);
+    const image = body.images[0];
+    drawFaces(document.getElementById("overlay"), image.width, image.height, image.faces || []);
+    document.getElementById("live-status").textContent =
+      `${(image.faces || []).map(face => face.dominantEmotion).join(", ") || "no face"} · ${(performance.now() - started).toFixed(0)} ms`;
+  } catch (error) {
+    document.getElementById("live-status").textContent = error.message;
+  } finally {
+    inFlight = false;
+  }
+}
+
+document.getElementById("camera").addEventListener("click", async event => {
+  const button = event.currentTarget;
+  if (stream) {
+    clearInterval(timer);
+    stream.getTracks().forEach(track => track.stop());
+    stream = null;
+    button.textContent = "Start webcam";
+    return;
+  }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    document.getElementById("video").srcObject = stream;
+    button.textContent = "Stop webcam";
+    timer = setInterval(sendFrame, frameIntervalMs);
+  } catch (error) {
+    document.getElementById("live-status").textContent = `Webcam unavailable: ${error.message}`;
+  }
+});
