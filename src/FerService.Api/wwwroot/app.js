@@ -20,20 +20,22 @@ function drawFaces(canvas, width, height, faces) {
   const line = Math.max(2, Math.round(Math.min(width, height) / 200));
   context.font = `${Math.max(12, line * 7)}px system-ui, sans-serif`;
   context.textBaseline = "bottom";
-  for (const face of faces) {
+  faces.forEach((face, index) => {
     const { x, y, width: w, height: h } = face.box;
     const colour = colours[face.dominantEmotion] || "#fff";
     context.lineWidth = line;
     context.strokeStyle = colour;
     context.strokeRect(x, y, w, h);
-    const label = `${face.dominantEmotion} ${(face.emotions[face.dominantEmotion] * 100).toFixed(0)}%`;
+    // Numbered like the probability bars below the picture.
+    const label = `${index + 1}: ${face.dominantEmotion} ${(face.emotions[face.dominantEmotion] * 100).toFixed(0)}%`;
     const textWidth = context.measureText(label).width + 2 * line;
     const textHeight = line * 9;
-    const top = y > textHeight ? y - textHeight : y + h + textHeight;
+    const top = y > textHeight ? y - textHeight : Math.min(y + h, height - textHeight);
+    const left = Math.max(0, Math.min(x - line / 2, width - textWidth));
     context.fillStyle = colour;
-    context.fillRect(x - line / 2, top, textWidth, textHeight);
+    context.fillRect(left, top, textWidth, textHeight);
     context.fillStyle = "#fff";
-    context.fillText(label, x + line / 2, top + textHeight - line);
+    context.fillText(label, left + line, top + textHeight - line);
     if (face.landmarks) {
       context.fillStyle = "#fff";
       for (const point of Object.values(face.landmarks)) {
@@ -42,7 +44,7 @@ function drawFaces(canvas, width, height, faces) {
         context.fill();
       }
     }
-  }
+  });
 }
 
 function bars(face, index) {
@@ -79,6 +81,8 @@ async function showUploads(files) {
     status.textContent = `${body.images.length} image(s) in ${body.timings.totalMs.toFixed(0)} ms`;
     body.images.forEach((image, i) => {
       const figure = document.getElementById("result-template").content.firstElementChild.cloneNode(true);
+      // Attached before drawing: a detached canvas may not resolve fonts, and its labels come out empty.
+      results.prepend(figure);
       const caption = figure.querySelector("figcaption");
       if (image.error) {
         figure.querySelector(".stage").remove();
@@ -92,7 +96,6 @@ async function showUploads(files) {
         caption.textContent = `${image.name}: ${image.faces.length} face(s)`;
         image.faces.forEach((face, f) => figure.querySelector(".faces").append(bars(face, f)));
       }
-      results.prepend(figure);
     });
   } catch (error) {
     status.textContent = error.message;
