@@ -6,16 +6,8 @@ namespace FerService.Api.Tests;
 public sealed class BackpressureTests
 {
     /// <summary>A large noisy photo-sized PNG: slow enough to decode and search that concurrent requests overlap.</summary>
-    private static readonly Lazy<byte[]> LargeImage = new(() =>
-    {
-        var random = new Random(4);
-        using var bitmap = new SKBitmap(2400, 1800);
-        var pixels = new byte[2400 * 1800 * 4];
-        random.NextBytes(pixels);
-        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    });
+    /// <summary>A large noisy photo-sized PNG: slow enough to decode and search that concurrent requests overlap.</summary>
+    private static readonly Lazy<byte[]> LargeImage = new(() => Http.NoisyPng(2400, 1800, 4));
 
     private static Task<HttpResponseMessage> PostLargeAsync(HttpClient client)
     {

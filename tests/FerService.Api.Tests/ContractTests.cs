@@ -68,12 +68,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     {
         var client = factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        HttpResponseMessage ready;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((ready = await client.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        var ready = await Http.WaitReadyAsync(client);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var body = await ready.JsonAsync();
         Assert.Equal("CPU", body.GetProperty("checks").GetProperty("models").GetProperty("data").GetProperty("executionProvider").GetString());

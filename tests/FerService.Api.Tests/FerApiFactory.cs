@@ -70,6 +70,39 @@ internal static class Http
         return data.ToArray();
     }
 
+    /// <summary>A PNG of random pixels: large on the wire and slow to decode and search, so requests overlap.</summary>
+    public static byte[] NoisyPng(int width, int height, int seed)
+    {
+        var pixels = new byte[width * height * 4];
+        new Random(seed).NextBytes(pixels);
+        using var bitmap = new SkiaSharp.SKBitmap(width, height);
+        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>Polls /health/ready until it answers 200 (or a minute passes) and returns the last response.</summary>
+    public static async Task<HttpResponseMessage> WaitReadyAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var ready = await client.GetAsync("/health/ready");
+                if (ready.StatusCode == System.Net.HttpStatusCode.OK || DateTime.UtcNow > deadline)
+                {
+                    return ready;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>A valid PNG signature and IHDR declaring <paramref name="width"/> × <paramref name="height"/>, then one empty IDAT and IEND.</summary>
     public static byte[] PngHeaderOnly(int width, int height)
     {

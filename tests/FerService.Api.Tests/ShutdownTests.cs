@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using FerService.Tests.Shared;
-using SkiaSharp;
 
 namespace FerService.Api.Tests;
 
@@ -23,17 +22,6 @@ public sealed class ShutdownTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static byte[] SlowImage()
-    {
-        var random = new Random(8);
-        using var bitmap = new SKBitmap(2000, 1500);
-        var pixels = new byte[2000 * 1500 * 4];
-        random.NextBytes(pixels);
-        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
     }
 
     [Fact]
@@ -58,24 +46,9 @@ public sealed class ShutdownTests
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (true)
-            {
-                try
-                {
-                    if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-                {
-                }
-                Assert.True(DateTime.UtcNow < deadline, "the service did not become ready");
-                await Task.Delay(200);
-            }
+            Assert.Equal(HttpStatusCode.OK, (await Http.WaitReadyAsync(client)).StatusCode);
 
-            var image = SlowImage();
+            var image = Http.NoisyPng(2000, 1500, 8);
             var inFlight = Enumerable.Range(0, 8).Select(_ =>
             {
                 var content = Http.Multipart(("image", "slow.png", image, "image/png"));

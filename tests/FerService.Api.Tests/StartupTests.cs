@@ -80,13 +80,7 @@ public sealed class StartupTests : IDisposable
     {
         using var factory = new FerApiFactory(("Fer:Onnx:ExecutionProvider", "Cuda"));
         var client = factory.CreateClient();
-        HttpResponseMessage ready;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((ready = await client.GetAsync("/health/ready")).StatusCode != System.Net.HttpStatusCode.OK && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-        var body = await ready.JsonAsync();
+        var body = await (await Http.WaitReadyAsync(client)).JsonAsync();
         Assert.Equal("CPU", body.GetProperty("checks").GetProperty("models").GetProperty("data").GetProperty("executionProvider").GetString());
         Assert.Matches(@"(?m)^fer_execution_provider\{[^}]*provider=""CPU""", await client.GetStringAsync("/metrics"));
     }
