@@ -9,6 +9,8 @@ RUN bash scripts/fetch-models.sh
 
 # 2. Restore in its own layer (only project files), then publish.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# The label font for annotated images (Debian fonts-dejavu-core), copied into the runtime image below.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY build/ build/
@@ -26,6 +28,7 @@ RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-rest
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 COPY --from=build /app .
+COPY --from=build /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     TMPDIR=/tmp \
     DOTNET_gcServer=1

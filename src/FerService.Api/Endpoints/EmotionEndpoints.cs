@@ -12,6 +12,8 @@ using FerService.Inference.Pipeline;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using SkiaSharp;
+using FerService.Inference.Annotation;
 
 namespace FerService.Api.Endpoints;
 
@@ -27,6 +29,21 @@ public static class EmotionEndpoints
             .WithDescription("Send multipart/form-data with one or more file parts named 'images' (or 'image'), or application/json "
                 + "{\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64 or data: URI>\"}]}. With several images, an image that fails carries "
                 + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
+            .DisableAntiforgery();
+
+        api.MapPost("/emotions/annotate", AnnotateAsync)
+            .WithName(Hosting.UploadBodyFilter.AnnotateOperationName)
+            .WithSummary("One image in, the same image out with each face boxed, numbered and labelled (PNG, or JPEG with format=jpeg)")
+            .WithDescription("Takes the same body and options as POST /api/emotions, with exactly one image. Coordinates follow the EXIF orientation, so the picture comes back upright.")
+            .Produces<byte[]>(StatusCodes.Status200OK, "image/png", "image/jpeg")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -122,6 +139,65 @@ public static class EmotionEndpoints
             new ModelSummary(model.Name, model.Version, labels),
             results,
             new ResponseTimings(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds))));
+    }
+
+    internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> AnnotateAsync(
+        HttpContext context,
+        [AsParameters] EmotionQuery query,
+        [FromQuery(Name = "format")] string? format,
+        EmotionPipeline pipeline,
+        IEmotionClassifier classifier,
+        FaceAnnotator annotator,
+        IOptions<LimitsOptions> limitsOptions,
+        IOptions<DetectionOptions> detectionOptions,
+        CancellationToken cancellationToken)
+    {
+        var limits = limitsOptions.Value;
+        if (query.TryParse(detectionOptions.Value, limits, out var optionError) is not { } request)
+        {
+            return Problems.Result(Problems.BadRequest(optionError!));
+        }
+        (SKEncodedImageFormat Encoding, string ContentType)? output = format?.ToUpperInvariant() switch
+        {
+            null or "PNG" => (SKEncodedImageFormat.Png, "image/png"),
+            "JPEG" or "JPG" => (SKEncodedImageFormat.Jpeg, "image/jpeg"),
+            _ => null,
+        };
+        if (output is not { } target)
+        {
+            return Problems.Result(Problems.BadRequest($"'format' must be png or jpeg, not '{format}'."));
+        }
+        var (uploads, uploadError) = await UploadReader.ReadAsync(context.Request, limits, cancellationToken);
+        if (uploadError is not null)
+        {
+            return Problems.Result(uploadError);
+        }
+        if (uploads.Count != 1)
+        {
+            return Problems.Result(Problems.BadRequest($"Annotate takes exactly one image; {uploads.Count} were sent."));
+        }
+        if (uploads[0].Error is { } rejected)
+        {
+            return Problems.Result(rejected);
+        }
+        try
+        {
+            var (analysis, image) = await pipeline.AnalyzeWithImageAsync(uploads[0].Data, request, cancellationToken);
+            using (image)
+            {
+                var bytes = annotator.Draw(image, analysis.Faces, classifier.Manifest.Labels, target.Encoding);
+                return TypedResults.File(bytes, target.ContentType);
+            }
+        }
+        catch (ImageDecodeException e)
+        {
+            return Problems.Result(Problems.FromImageError(e));
+        }
+        catch (QueueFullException)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
+        }
     }
 
     internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels)

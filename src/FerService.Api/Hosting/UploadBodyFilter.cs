@@ -12,9 +12,11 @@ internal sealed class UploadBodyFilter : IOperationFilter
 {
     public const string OperationName = "AnalyzeEmotions";
 
+    public const string AnnotateOperationName = "AnnotateEmotions";
+
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
-        if (!string.Equals(operation.OperationId, OperationName, StringComparison.Ordinal))
+        if (operation.OperationId is not (OperationName or AnnotateOperationName))
         {
             return;
         }

@@ -1,4 +1,5 @@
 using FerService.Inference.Alignment;
+using FerService.Inference.Annotation;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
@@ -22,6 +23,8 @@ public static class InferenceExtensions
         services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
+        services.AddOptions<AnnotationOptions>().BindConfiguration(AnnotationOptions.Section);
+        services.AddSingleton(sp => new FaceAnnotator(sp.GetRequiredService<IOptions<AnnotationOptions>>().Value.FontPath));
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<OnnxSessionFactory>();

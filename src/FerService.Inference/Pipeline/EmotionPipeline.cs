@@ -36,13 +36,26 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
 
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
-    public async Task<ImageAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, CancellationToken cancellationToken)
+    public async Task<ImageAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, CancellationToken cancellationToken) =>
+        (await AnalyzeCoreAsync(data, request, keepImage: false, cancellationToken).ConfigureAwait(false)).Analysis;
+
+    /// <summary>Like <see cref="AnalyzeAsync"/>, and hands over the decoded image (displayed orientation); the caller disposes it.</summary>
+    public async Task<(ImageAnalysis Analysis, RgbaImage Image)> AnalyzeWithImageAsync(ReadOnlyMemory<byte> data, AnalysisRequest request,
+        CancellationToken cancellationToken)
+    {
+        var (analysis, image) = await AnalyzeCoreAsync(data, request, keepImage: true, cancellationToken).ConfigureAwait(false);
+        return (analysis, image!);
+    }
+
+    private async Task<(ImageAnalysis Analysis, RgbaImage? Image)> AnalyzeCoreAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, bool keepImage,
+        CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         int width, height;
         List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> crops;
         double decodeMs, detectMs;
-        using (var image = decoder.Decode(data.Span, limits))
+        RgbaImage? image = decoder.Decode(data.Span, limits);
+        try
         {
             decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             // Decode and detection are synchronous; check between stages so a cancelled request stops early.
@@ -68,41 +81,54 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
                 crops = [(new BoxF(0, 0, width, height), 1f, null, crop)];
             }
             detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-        }
-        cancellationToken.ThrowIfCancellationRequested();
-
-        var classifyStarted = Stopwatch.GetTimestamp();
-        var views = options.FlipAveraging ? 2 : 1;
-        var pending = new Task<float[]>[crops.Count * views];
-        for (var i = 0; i < crops.Count; i++)
-        {
-            pending[i * views] = scheduler.ClassifyAsync(crops[i].Crop, cancellationToken);
-            if (options.FlipAveraging)
+            if (!keepImage)
             {
-                pending[i * views + 1] = scheduler.ClassifyAsync(Mirror(crops[i].Crop, aligner.Input.Width), cancellationToken);
+                // The crops are all that classification needs; free the pixels while they wait.
+                image.Dispose();
+                image = null;
             }
-        }
-        var probabilities = await Task.WhenAll(pending).ConfigureAwait(false);
-        var results = new FaceResult[crops.Count];
-        for (var i = 0; i < crops.Count; i++)
-        {
-            var face = probabilities[i * views];
-            if (options.FlipAveraging)
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var classifyStarted = Stopwatch.GetTimestamp();
+            var views = options.FlipAveraging ? 2 : 1;
+            var pending = new Task<float[]>[crops.Count * views];
+            for (var i = 0; i < crops.Count; i++)
             {
-                var mirrored = probabilities[i * views + 1];
-                for (var c = 0; c < face.Length; c++)
+                pending[i * views] = scheduler.ClassifyAsync(crops[i].Crop, cancellationToken);
+                if (options.FlipAveraging)
                 {
-                    face[c] = (face[c] + mirrored[c]) / 2;
+                    pending[i * views + 1] = scheduler.ClassifyAsync(Mirror(crops[i].Crop, aligner.Input.Width), cancellationToken);
                 }
             }
-            results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
+            var probabilities = await Task.WhenAll(pending).ConfigureAwait(false);
+            var results = new FaceResult[crops.Count];
+            for (var i = 0; i < crops.Count; i++)
+            {
+                var face = probabilities[i * views];
+                if (options.FlipAveraging)
+                {
+                    var mirrored = probabilities[i * views + 1];
+                    for (var c = 0; c < face.Length; c++)
+                    {
+                        face[c] = (face[c] + mirrored[c]) / 2;
+                    }
+                }
+                results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
+            }
+            var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
+            InferenceMetrics.DecodeSeconds.Record(decodeMs / 1000);
+            InferenceMetrics.DetectSeconds.Record(detectMs / 1000);
+            InferenceMetrics.ClassifySeconds.Record(classifyMs / 1000);
+            InferenceMetrics.FacesPerImage.Record(results.Length);
+            var analysis = new ImageAnalysis(width, height, results, new AnalysisTimings(decodeMs, detectMs, classifyMs));
+            var kept = image;
+            image = null; // ownership moves to the caller
+            return (analysis, kept);
         }
-        var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
-        InferenceMetrics.DecodeSeconds.Record(decodeMs / 1000);
-        InferenceMetrics.DetectSeconds.Record(detectMs / 1000);
-        InferenceMetrics.ClassifySeconds.Record(classifyMs / 1000);
-        InferenceMetrics.FacesPerImage.Record(results.Length);
-        return new ImageAnalysis(width, height, results, new AnalysisTimings(decodeMs, detectMs, classifyMs));
+        finally
+        {
+            image?.Dispose();
+        }
     }
 
     /// <summary>The crop mirrored left-right: every row (of every channel plane) reversed.</summary>
