@@ -15,6 +15,7 @@ builder.AddFerHealth();
 builder.AddFerTelemetry();
 builder.AddFerBackpressure();
 builder.AddFerAccess();
+builder.AddFerStream();
 
 var app = builder.Build();
 
@@ -22,6 +23,7 @@ app.UseFerRequestId();
 app.UseFerApi();
 app.UseFerBackpressure();
 app.MapEmotionEndpoints();
+app.MapStreamEndpoints();
 app.MapHealthEndpoints();
 app.MapFerMetrics();
 

@@ -1,0 +1,191 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net.WebSockets;
+using System.Text.Json;
+using FerService.Api.Contracts;
+using FerService.Api.Errors;
+using FerService.Api.Hosting;
+using FerService.Inference.Batching;
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using FerService.Inference.Pipeline;
+using FerService.Inference.Tracking;
+using Microsoft.Extensions.Options;
+
+namespace FerService.Api.Endpoints;
+
+/// <summary>Section <c>Fer:Stream</c>: the video WebSocket's limits and tracking.</summary>
+public sealed class StreamOptions
+{
+    public const string Section = "Fer:Stream";
+
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = 4 * 1024 * 1024;
+
+    [Range(1, 10_000)]
+    public int MaxConnections { get; set; } = 16;
+
+    /// <summary>A connection that sends no frame for this long is closed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Weight of the track's history in its probabilities (0 = raw per-frame results).</summary>
+    [Range(0.0, 0.95)]
+    public float Smoothing { get; set; } = 0.6f;
+
+    [Range(0.05, 0.95)]
+    public float TrackIou { get; set; } = 0.3f;
+}
+
+/// <summary>One frame's answer: the faces with their track ids and smoothed probabilities, or an error.</summary>
+public sealed record StreamFrameResult(long Frame, int? Width, int? Height, IReadOnlyList<StreamFace>? Faces, string? Error);
+
+public sealed record StreamFace(int Track, BoxDto Box, float Score, LandmarksDto? Landmarks, IReadOnlyDictionary<string, float> Emotions, string DominantEmotion);
+
+public static class StreamEndpoints
+{
+    private static int _connections;
+
+    public static IHostApplicationBuilder AddFerStream(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>GET /api/emotions/stream</c> (WebSocket): binary JPEG/PNG frames in, one JSON result per frame out. The server
+    /// reads the next frame only after answering the last, so at most one frame per connection is in flight.
+    /// </summary>
+    public static WebApplication MapStreamEndpoints(this WebApplication app)
+    {
+        app.UseWebSockets();
+        app.MapGroup("/api").WithTags("Emotions").WithAccessControl()
+            .MapGet("/emotions/stream", StreamAsync)
+            .WithName("StreamEmotions")
+            .WithSummary("WebSocket: send binary JPEG/PNG frames, get one JSON result per frame with face tracks and smoothed probabilities")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    internal static async Task<IResult> StreamAsync(HttpContext context, EmotionPipeline pipeline, IEmotionClassifier classifier,
+        IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            return Problems.Result(Problems.BadRequest("Open this endpoint as a WebSocket and send binary JPEG or PNG frames."));
+        }
+        var options = streamOptions.Value;
+        if (Interlocked.Increment(ref _connections) > options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _connections);
+            context.Response.Headers.RetryAfter = "5";
+            return Problems.Result(Problems.Overloaded($"At most {options.MaxConnections} streams at once; retry later."));
+        }
+        try
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            await RunAsync(socket, pipeline, classifier.Manifest.Labels, options,
+                new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)), context.RequestAborted);
+            return Results.Empty;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+        }
+    }
+
+    private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, IReadOnlyList<string> labels, StreamOptions options,
+        AnalysisRequest request, CancellationToken aborted)
+    {
+        var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
+        var buffer = new byte[options.MaxFrameBytes];
+        long frame = 0;
+        while (socket.State == WebSocketState.Open)
+        {
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            idle.CancelAfter(options.IdleTimeout);
+            int length;
+            bool tooLarge;
+            try
+            {
+                (length, tooLarge, var closed) = await ReceiveFrameAsync(socket, buffer, idle.Token);
+                if (closed)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "idle", CancellationToken.None);
+                return;
+            }
+            frame++;
+            StreamFrameResult result;
+            if (tooLarge)
+            {
+                result = new StreamFrameResult(frame, null, null, null, $"The frame is larger than {options.MaxFrameBytes:N0} bytes.");
+            }
+            else
+            {
+                try
+                {
+                    var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
+                    result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), labels), null);
+                }
+                catch (ImageDecodeException e)
+                {
+                    result = new StreamFrameResult(frame, null, null, null, e.Message);
+                }
+                catch (QueueFullException)
+                {
+                    result = new StreamFrameResult(frame, null, null, null, "The classifier queue is full; this frame was skipped.");
+                }
+            }
+            var json = JsonSerializer.SerializeToUtf8Bytes(result, JsonSerializerOptions.Web);
+            await socket.SendAsync(json, WebSocketMessageType.Text, true, aborted);
+        }
+    }
+
+    /// <summary>Reads one whole message; an oversized one is drained and reported rather than buffered.</summary>
+    private static async Task<(int Length, bool TooLarge, bool Closed)> ReceiveFrameAsync(WebSocket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var length = 0;
+        var tooLarge = false;
+        var scratch = new byte[16 * 1024];
+        while (true)
+        {
+            var target = tooLarge || length == buffer.Length ? scratch.AsMemory() : buffer.AsMemory(length);
+            var received = await socket.ReceiveAsync(target, cancellationToken);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                return (0, false, true);
+            }
+            if (target.Span.Overlaps(scratch))
+            {
+                tooLarge = true;
+            }
+            else
+            {
+                length += received.Count;
+            }
+            if (received.EndOfMessage)
+            {
+                return (length, tooLarge, false);
+            }
+        }
+    }
+
+    private static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, IReadOnlyList<string> labels)
+    {
+        var faces = new StreamFace[tracked.Count];
+        for (var i = 0; i < tracked.Count; i++)
+        {
+            var (track, face, smoothed) = tracked[i];
+            var dto = EmotionEndpoints.ToDtos([face with { Probabilities = smoothed }], labels)[0];
+            faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion);
+        }
+        return faces;
+    }
+}

@@ -1,0 +1,74 @@
+using FerService.Inference.Detection;
+using FerService.Inference.Pipeline;
+
+namespace FerService.Inference.Tracking;
+
+/// <summary>A face of one video frame with its track id and probabilities smoothed along the track.</summary>
+public sealed record TrackedFace(int Track, FaceResult Face, float[] Smoothed);
+
+/// <summary>
+/// Follows faces across the frames of one stream: each face takes the id of the previous frame's face it overlaps
+/// most (IoU, greedy, best pairs first), or a new id; probabilities are an exponential moving average per track,
+/// so labels do not flicker from frame to frame. Not thread-safe: one per stream.
+/// </summary>
+public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
+{
+    private List<(int Track, BoxF Box, float[] Smoothed)> _previous = [];
+    private int _nextTrack = 1;
+
+    public IReadOnlyList<TrackedFace> Update(IReadOnlyList<FaceResult> faces)
+    {
+        var pairs = new List<(float Iou, int Face, int Previous)>();
+        for (var f = 0; f < faces.Count; f++)
+        {
+            for (var p = 0; p < _previous.Count; p++)
+            {
+                var iou = BoxF.IntersectionOverUnion(faces[f].Box, _previous[p].Box);
+                if (iou >= minIou)
+                {
+                    pairs.Add((iou, f, p));
+                }
+            }
+        }
+        pairs.Sort(static (a, b) => b.Iou.CompareTo(a.Iou));
+        var match = new int[faces.Count];
+        Array.Fill(match, -1);
+        var taken = new bool[_previous.Count];
+        foreach (var (_, face, previous) in pairs)
+        {
+            if (match[face] < 0 && !taken[previous])
+            {
+                match[face] = previous;
+                taken[previous] = true;
+            }
+        }
+
+        var tracked = new TrackedFace[faces.Count];
+        var current = new List<(int, BoxF, float[])>(faces.Count);
+        for (var f = 0; f < faces.Count; f++)
+        {
+            var probabilities = faces[f].Probabilities;
+            int track;
+            float[] smoothed;
+            if (match[f] >= 0)
+            {
+                var (previousTrack, _, previousSmoothed) = _previous[match[f]];
+                track = previousTrack;
+                smoothed = new float[probabilities.Length];
+                for (var c = 0; c < smoothed.Length; c++)
+                {
+                    smoothed[c] = smoothing * previousSmoothed[c] + (1 - smoothing) * probabilities[c];
+                }
+            }
+            else
+            {
+                track = _nextTrack++;
+                smoothed = (float[])probabilities.Clone();
+            }
+            tracked[f] = new TrackedFace(track, faces[f], smoothed);
+            current.Add((track, faces[f].Box, smoothed));
+        }
+        _previous = current;
+        return tracked;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using FerService.Tests.Shared;
+using SkiaSharp;
+
+namespace FerService.Api.Tests;
+
+/// <summary>The video WebSocket over a real Kestrel connection.</summary>
+public sealed class StreamTests
+{
+    /// <summary>One PublicTest face moving 12 px right per frame over a fixed noisy background.</summary>
+    private static byte[] Frame(ReadOnlySpan<byte> face, int step)
+    {
+        using var bitmap = new SKBitmap(480, 360);
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(new SKColor(90, 110, 140));
+            using var paint = new SKPaint { Color = new SKColor(200, 170, 120) };
+            canvas.DrawRect(300, 40, 120, 200, paint);
+            var grey = new SKBitmap(new SKImageInfo(48, 48, SKColorType.Gray8, SKAlphaType.Opaque));
+            System.Runtime.InteropServices.Marshal.Copy(face.ToArray(), 0, grey.GetPixels(), 48 * 48);
+            using var image = SKImage.FromBitmap(grey);
+            canvas.DrawImage(image, SKRect.Create(60 + 12 * step, 100, 160, 160), new SKSamplingOptions(SKCubicResampler.Mitchell));
+            grey.Dispose();
+        }
+        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+        return data.ToArray();
+    }
+
+    private static async Task<JsonElement> ExchangeAsync(ClientWebSocket socket, byte[] frame)
+    {
+        await socket.SendAsync(frame, WebSocketMessageType.Binary, true, CancellationToken.None);
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        WebSocketReceiveResult received;
+        do
+        {
+            received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+            message.Write(buffer, 0, received.Count);
+        }
+        while (!received.EndOfMessage);
+        Assert.Equal(WebSocketMessageType.Text, received.MessageType);
+        return JsonDocument.Parse(message.ToArray()).RootElement.Clone();
+    }
+
+    private static Uri StreamUri(FerApiFactory factory)
+    {
+        var http = factory.CreateClient().BaseAddress!;
+        return new Uri($"ws://{http.Authority}/api/emotions/stream");
+    }
+
+    [Fer2013Fact]
+    public async Task Stream_MovingFace_KeepsOneTrackAndSurvivesABadFrame()
+    {
+        using var factory = FerApiFactory.OnKestrel();
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        var face = PublicTest.Rows.Image(PublicTest.Rows.Count / 2).ToArray();
+
+        var tracks = new HashSet<int>();
+        for (var step = 0; step < 8; step++)
+        {
+            var result = await ExchangeAsync(socket, Frame(face, step));
+            Assert.Equal(step + 1, result.GetProperty("frame").GetInt64());
+            var found = result.GetProperty("faces");
+            Assert.Equal(1, found.GetArrayLength());
+            tracks.Add(found[0].GetProperty("track").GetInt32());
+            Assert.Equal(1.0, found[0].GetProperty("emotions").EnumerateObject().Sum(p => p.Value.GetDouble()), 2);
+        }
+        Assert.Single(tracks);
+
+        var bad = await ExchangeAsync(socket, Encoding.UTF8.GetBytes("this is not a frame"));
+        Assert.Contains("not a supported image format", bad.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(WebSocketState.Open, socket.State);
+        var after = await ExchangeAsync(socket, Frame(face, 8));
+        Assert.Equal(1, after.GetProperty("faces").GetArrayLength());
+        Assert.Equal(tracks.Single(), after.GetProperty("faces")[0].GetProperty("track").GetInt32());
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Stream_OversizedFrame_GetsAnErrorMessageNotAClosedSocket()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:MaxFrameBytes", "4096"));
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        var result = await ExchangeAsync(socket, new byte[50_000]);
+        Assert.Contains("larger than", result.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var next = await ExchangeAsync(socket, Http.Png(64));
+        Assert.Equal(0, next.GetProperty("faces").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Stream_PlainHttpGet_Returns400Problem()
+    {
+        using var factory = new FerApiFactory();
+        var response = await factory.CreateClient().GetAsync("/api/emotions/stream");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+}
