@@ -64,4 +64,87 @@ public sealed class BrowserTests
         Directory.CreateDirectory(Screenshots);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "upload.png"), FullPage = true });
     }
+
+    /// <summary>A Y4M video (4:2:0, full-range BT.601) of one PublicTest face drifting right: Chromium's fake camera plays it in a loop.</summary>
+    private static string WriteFakeCamera(string path)
+    {
+        const int width = 480, height = 360, frames = 6;
+        var face = PublicTest.Rows.Image(PublicTest.Rows.Count / 2).ToArray();
+        using var output = File.Create(path);
+        output.Write(System.Text.Encoding.ASCII.GetBytes($"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n"));
+        var y = new byte[width * height];
+        var u = new byte[width * height / 4];
+        var v = new byte[width * height / 4];
+        for (var frame = 0; frame < frames; frame++)
+        {
+            using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul));
+            using (var canvas = new SkiaSharp.SKCanvas(bitmap))
+            using (var grey = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(48, 48, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque)))
+            {
+                canvas.Clear(new SkiaSharp.SKColor(90, 110, 140));
+                System.Runtime.InteropServices.Marshal.Copy(face, 0, grey.GetPixels(), face.Length);
+                using var image = SkiaSharp.SKImage.FromBitmap(grey);
+                canvas.DrawImage(image, SkiaSharp.SKRect.Create(80 + 10 * frame, 90, 170, 170), new SkiaSharp.SKSamplingOptions(SkiaSharp.SKCubicResampler.Mitchell));
+            }
+            var rgba = bitmap.GetPixelSpan();
+            for (var row = 0; row < height; row++)
+            {
+                for (var col = 0; col < width; col++)
+                {
+                    var p = (row * width + col) * 4;
+                    float r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+                    y[row * width + col] = (byte)Math.Clamp(0.299f * r + 0.587f * g + 0.114f * b, 0, 255);
+                    if (row % 2 == 0 && col % 2 == 0)
+                    {
+                        var c = row / 2 * (width / 2) + col / 2;
+                        u[c] = (byte)Math.Clamp(128 - 0.168736f * r - 0.331264f * g + 0.5f * b, 0, 255);
+                        v[c] = (byte)Math.Clamp(128 + 0.5f * r - 0.418688f * g - 0.081312f * b, 0, 255);
+                    }
+                }
+            }
+            output.Write("FRAME\n"u8);
+            output.Write(y);
+            output.Write(u);
+            output.Write(v);
+        }
+        return path;
+    }
+
+    [BrowserFact]
+    public async Task Page_WebcamWithAFaceOnTheFakeCamera_ShowsLiveTrackedLabels()
+    {
+        using var factory = FerApiFactory.OnKestrel();
+        var address = factory.CreateClient().BaseAddress!;
+        var video = WriteFakeCamera(Path.Combine(Path.GetTempPath(), $"fer-fake-camera-{Guid.NewGuid():N}.y4m"));
+        try
+        {
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = BrowserFactAttribute.Chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", $"--use-file-for-fake-video-capture={video}"],
+            });
+            var context = await browser.NewContextAsync();
+            await context.GrantPermissionsAsync(["camera"], new() { Origin = address.ToString().TrimEnd('/') });
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(address.ToString());
+            await page.ClickAsync("#camera");
+
+            // Several frames answered, each naming the face by its track and a label.
+            await page.WaitForFunctionAsync(
+                "() => /frame ([3-9]|\\d\\d+): #1 (angry|disgust|fear|happy|sad|surprise|neutral)/.test(document.getElementById('live-status').textContent)",
+                null, new() { Timeout = 60_000 });
+            var drawn = await page.EvaluateAsync<int>(
+                "() => { const c = document.getElementById('overlay'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }");
+            Assert.True(drawn > 500, $"{drawn} pixels drawn on the live overlay");
+            Directory.CreateDirectory(Screenshots);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "webcam.png"), FullPage = true });
+            await page.ClickAsync("#camera");
+        }
+        finally
+        {
+            File.Delete(video);
+        }
+    }
 }

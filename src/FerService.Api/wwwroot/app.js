@@ -113,51 +113,70 @@ drop.addEventListener("drop", event => {
   showUploads([...event.dataTransfer.files].filter(file => file.type.startsWith("image/")));
 });
 
-// Webcam: grab a frame at a steady rate; with one request in flight at most, frames are skipped while the
-// server is busy instead of queueing.
+// Webcam: frames go over the /api/emotions/stream WebSocket at a steady rate, with at most one in flight, so
+// frames are skipped while the server is busy instead of queueing. The server tracks faces and smooths labels.
 const frameIntervalMs = 200;
 let stream = null;
+let socket = null;
 let inFlight = false;
 let timer = null;
+let sentAt = 0;
+
+function liveStatus(text) {
+  document.getElementById("live-status").textContent = text;
+}
 
 async function sendFrame() {
   const video = document.getElementById("video");
-  if (inFlight || !video.videoWidth) return;
+  if (inFlight || !video.videoWidth || !socket || socket.readyState !== WebSocket.OPEN) return;
   inFlight = true;
   const canvas = document.createElement("canvas");
   canvas.width = video.videoWidth;
   canvas.height = video.videoHeight;
   canvas.getContext("2d").drawImage(video, 0, 0);
-  const started = performance.now();
-  try {
-    const blob = await new Promise(resolve => canvas.toBlob(resolve, "image/jpeg", 0.8));
-    const body = await analyse([new File([blob], "frame.jpg", { type: "image/jpeg" })]);
-    const image = body.images[0];
-    drawFaces(document.getElementById("overlay"), image.width, image.height, image.faces || []);
-    document.getElementById("live-status").textContent =
-      `${(image.faces || []).map(face => face.dominantEmotion).join(", ") || "no face"} · ${(performance.now() - started).toFixed(0)} ms`;
-  } catch (error) {
-    document.getElementById("live-status").textContent = error.message;
-  } finally {
-    inFlight = false;
+  const blob = await new Promise(resolve => canvas.toBlob(resolve, "image/jpeg", 0.8));
+  sentAt = performance.now();
+  socket.send(await blob.arrayBuffer());
+}
+
+function onResult(event) {
+  inFlight = false;
+  const result = JSON.parse(event.data);
+  if (result.error) {
+    liveStatus(result.error);
+    return;
   }
+  const faces = result.faces;
+  drawFaces(document.getElementById("overlay"), result.width, result.height, faces);
+  liveStatus(`frame ${result.frame}: ${faces.map(face => `#${face.track} ${face.dominantEmotion}`).join(", ") || "no face"}`
+    + ` · ${(performance.now() - sentAt).toFixed(0)} ms`);
+}
+
+function stopCamera(button) {
+  clearInterval(timer);
+  stream?.getTracks().forEach(track => track.stop());
+  socket?.close();
+  stream = socket = null;
+  inFlight = false;
+  button.textContent = "Start webcam";
 }
 
 document.getElementById("camera").addEventListener("click", async event => {
   const button = event.currentTarget;
   if (stream) {
-    clearInterval(timer);
-    stream.getTracks().forEach(track => track.stop());
-    stream = null;
-    button.textContent = "Start webcam";
+    stopCamera(button);
     return;
   }
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
     document.getElementById("video").srcObject = stream;
+    socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/emotions/stream`);
+    socket.addEventListener("message", onResult);
+    socket.addEventListener("close", () => { if (stream) liveStatus("stream closed"); });
     button.textContent = "Stop webcam";
     timer = setInterval(sendFrame, frameIntervalMs);
   } catch (error) {
-    document.getElementById("live-status").textContent = `Webcam unavailable: ${error.message}`;
+    liveStatus(`Webcam unavailable: ${error.message}`);
+    stopCamera(button);
   }
 });
