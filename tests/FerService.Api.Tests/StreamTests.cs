@@ -55,6 +55,18 @@ public sealed class StreamTests
     public async Task Stream_MovingFace_KeepsOneTrackAndSurvivesABadFrame()
     {
         using var factory = FerApiFactory.OnKestrel();
+        await AssertMovingFaceTrackedAsync(factory);
+    }
+
+    [Fer2013Fact]
+    public async Task Stream_WithTheShortRange128Detector_TracksTheMovingFaceToo()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:DetectorModelPath", TestPaths.Detector128));
+        await AssertMovingFaceTrackedAsync(factory);
+    }
+
+    private static async Task AssertMovingFaceTrackedAsync(FerApiFactory factory)
+    {
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
         var face = PublicTest.Rows.Image(PublicTest.Rows.Count / 2).ToArray();

@@ -10,6 +10,7 @@ using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
 using FerService.Inference.Tracking;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Endpoints;
@@ -35,6 +36,13 @@ public sealed class StreamOptions
 
     [Range(0.05, 0.95)]
     public float TrackIou { get; set; } = 0.3f;
+
+    /// <summary>
+    /// Detector for stream frames; empty means the service's. The short-range 128×128 BlazeFace
+    /// (models/face_detection_front_128x128_barracuda.onnx, fetched with the other) is far cheaper and suits
+    /// webcam close-ups, where faces fill a good part of the frame.
+    /// </summary>
+    public string? DetectorModelPath { get; set; }
 }
 
 /// <summary>One frame's answer: the faces with their track ids and smoothed probabilities, or an error.</summary>
@@ -46,9 +54,31 @@ public static class StreamEndpoints
 {
     private static int _connections;
 
+    public const string PipelineKey = "stream";
+
     public static IHostApplicationBuilder AddFerStream(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // The stream's pipeline: the service's, or the same stages around the stream's own detector.
+        builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptions<StreamOptions>>().Value;
+            if (string.IsNullOrEmpty(options.DetectorModelPath))
+            {
+                return sp.GetRequiredService<EmotionPipeline>();
+            }
+            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
+            var detector = new BlazeFaceDetector(sp.GetRequiredService<FerService.Inference.Onnx.OnnxSessionFactory>(), new DetectionOptions
+            {
+                ModelPath = Inference.FerModelOptions.Resolve(options.DetectorModelPath),
+                MinScore = detection.MinScore,
+                IouThreshold = detection.IouThreshold,
+                BoxScale = detection.BoxScale,
+                BoxShift = detection.BoxShift,
+                Tiling = false,
+            });
+            return sp.GetRequiredService<Inference.PipelineFactory>().Create(detector);
+        });
         return builder;
     }
 
@@ -68,7 +98,7 @@ public static class StreamEndpoints
         return app;
     }
 
-    internal static async Task<IResult> StreamAsync(HttpContext context, EmotionPipeline pipeline, IEmotionClassifier classifier,
+    internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
         IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits)
     {
         if (!context.WebSockets.IsWebSocketRequest)

@@ -36,16 +36,23 @@ public static class InferenceExtensions
             sp.GetRequiredService<OnnxSessionFactory>()));
         services.AddSingleton(sp => new FaceAligner(sp.GetRequiredService<IEmotionClassifier>().Manifest.Input));
         services.AddSingleton(sp => new BatchScheduler(sp.GetRequiredService<IEmotionClassifier>(), sp.GetRequiredService<IOptions<BatchingOptions>>().Value));
-        services.AddSingleton(sp =>
-        {
-            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
-            return new EmotionPipeline(sp.GetRequiredService<IImageDecoder>(), sp.GetRequiredService<IFaceDetector>(),
-                sp.GetRequiredService<FaceAligner>(), sp.GetRequiredService<BatchScheduler>(),
-                new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide),
-                sp.GetRequiredService<IOptions<PipelineOptions>>().Value);
-        });
+        services.AddSingleton<PipelineFactory>();
+        services.AddSingleton(sp => sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredService<IFaceDetector>()));
         services.AddSingleton<ReadinessState>();
         services.AddHostedService<WarmupService>();
         return builder;
+    }
+}
+
+/// <summary>Builds pipelines that share the decoder, aligner and batch scheduler (one classifier queue) around a given detector.</summary>
+public sealed class PipelineFactory(IServiceProvider services)
+{
+    public EmotionPipeline Create(IFaceDetector detector)
+    {
+        var limits = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        return new EmotionPipeline(services.GetRequiredService<IImageDecoder>(), detector,
+            services.GetRequiredService<FaceAligner>(), services.GetRequiredService<BatchScheduler>(),
+            new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide),
+            services.GetRequiredService<IOptions<PipelineOptions>>().Value);
     }
 }
