@@ -93,6 +93,58 @@ public sealed class StreamTests
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
     }
 
+    private static async Task<List<string>> LabelsAsync(FerApiFactory factory, IEnumerable<byte[]> frames)
+    {
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        var labels = new List<string>();
+        foreach (var frame in frames)
+        {
+            var faces = (await ExchangeAsync(socket, frame)).GetProperty("faces");
+            labels.Add(faces.GetArrayLength() == 1 ? faces[0].GetProperty("dominantEmotion").GetString()! : "none");
+        }
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        return labels;
+    }
+
+    private static int Flips(List<string> labels) => labels.Zip(labels.Skip(1)).Count(pair => pair.First != pair.Second);
+
+    [Fer2013Fact]
+    public async Task Stream_FaceWhoseExpressionFlickers_SmoothingFlipsLessThanRawFrames()
+    {
+        using var raw = FerApiFactory.OnKestrel(("Fer:Stream:Smoothing", "0"));
+        using var smoothed = FerApiFactory.OnKestrel();
+        var split = PublicTest.Rows;
+        // Two faces the model reads differently, shown in the same place: A, A, B, A, A, B, … as if one face flickered.
+        byte[]? a = null, b = null;
+        string? labelA = null;
+        for (var row = 0; row < split.Count && b is null; row += 37)
+        {
+            var frame = Frame(split.Image(row), 0);
+            var label = (await LabelsAsync(raw, [frame]))[0];
+            if (label == "none")
+            {
+                continue;
+            }
+            if (a is null)
+            {
+                (a, labelA) = (frame, label);
+            }
+            else if (label != labelA)
+            {
+                b = frame;
+            }
+        }
+        Assert.NotNull(b);
+        var frames = Enumerable.Range(0, 12).Select(i => i % 3 == 2 ? b! : a!).ToArray();
+
+        var rawLabels = await LabelsAsync(raw, frames);
+        var smoothedLabels = await LabelsAsync(smoothed, frames);
+
+        Assert.True(Flips(rawLabels) >= 6, string.Join(",", rawLabels));
+        Assert.True(Flips(smoothedLabels) < Flips(rawLabels), $"raw {string.Join(",", rawLabels)} vs smoothed {string.Join(",", smoothedLabels)}");
+    }
+
     [Fact]
     public async Task Stream_OversizedFrame_GetsAnErrorMessageNotAClosedSocket()
     {
