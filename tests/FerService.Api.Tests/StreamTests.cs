@@ -158,6 +158,32 @@ public sealed class StreamTests
     }
 
     [Fact]
+    public async Task Stream_IdleConnection_ClosedByTheServer()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:IdleTimeout", "00:00:01"));
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var received = await socket.ReceiveAsync(new byte[1024], wait.Token);
+        Assert.Equal(WebSocketMessageType.Close, received.MessageType);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+        Assert.Equal("idle", socket.CloseStatusDescription);
+    }
+
+    [Fact]
+    public async Task Stream_OverConnectionLimit_Refused()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:MaxConnections", "1"));
+        using var first = new ClientWebSocket();
+        await first.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        using var second = new ClientWebSocket();
+        second.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => second.ConnectAsync(StreamUri(factory), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, second.HttpStatusCode);
+        await first.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Stream_PlainHttpGet_Returns400Problem()
     {
         using var factory = new FerApiFactory();

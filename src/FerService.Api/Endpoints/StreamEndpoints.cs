@@ -50,15 +50,32 @@ public sealed record StreamFrameResult(long Frame, int? Width, int? Height, IRea
 
 public sealed record StreamFace(int Track, BoxDto Box, float Score, LandmarksDto? Landmarks, IReadOnlyDictionary<string, float> Emotions, string DominantEmotion);
 
+/// <summary>Open stream connections of this host.</summary>
+public sealed class StreamConnections
+{
+    private int _count;
+
+    public bool TryOpen(int limit)
+    {
+        if (Interlocked.Increment(ref _count) <= limit)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _count);
+        return false;
+    }
+
+    public void Close() => Interlocked.Decrement(ref _count);
+}
+
 public static class StreamEndpoints
 {
-    private static int _connections;
-
     public const string PipelineKey = "stream";
 
     public static IHostApplicationBuilder AddFerStream(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StreamConnections>();
         // The stream's pipeline: the service's, or the same stages around the stream's own detector.
         builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
         {
@@ -99,16 +116,16 @@ public static class StreamEndpoints
     }
 
     internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
-        IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits)
+        IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits,
+        StreamConnections connections)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
             return Problems.Result(Problems.BadRequest("Open this endpoint as a WebSocket and send binary JPEG or PNG frames."));
         }
         var options = streamOptions.Value;
-        if (Interlocked.Increment(ref _connections) > options.MaxConnections)
+        if (!connections.TryOpen(options.MaxConnections))
         {
-            Interlocked.Decrement(ref _connections);
             context.Response.Headers.RetryAfter = "5";
             return Problems.Result(Problems.Overloaded($"At most {options.MaxConnections} streams at once; retry later."));
         }
@@ -121,7 +138,7 @@ public static class StreamEndpoints
         }
         finally
         {
-            Interlocked.Decrement(ref _connections);
+            connections.Close();
         }
     }
 
@@ -133,22 +150,18 @@ public static class StreamEndpoints
         long frame = 0;
         while (socket.State == WebSocketState.Open)
         {
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            idle.CancelAfter(options.IdleTimeout);
-            int length;
-            bool tooLarge;
-            try
+            // Not a cancelled receive (that aborts the socket): wait for the next frame or the idle limit, whichever comes first.
+            var next = socket.ReceiveAsync(buffer.AsMemory(), aborted).AsTask();
+            if (await Task.WhenAny(next, Task.Delay(options.IdleTimeout, aborted)) != next)
             {
-                (length, tooLarge, var closed) = await ReceiveFrameAsync(socket, buffer, idle.Token);
-                if (closed)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
-                    return;
-                }
+                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "idle", aborted);
+                await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(5), aborted));
+                return;
             }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            var (length, tooLarge, closed) = await ReceiveRestAsync(socket, buffer, await next, aborted);
+            if (closed)
             {
-                await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "idle", CancellationToken.None);
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
                 return;
             }
             frame++;
@@ -178,33 +191,37 @@ public static class StreamEndpoints
         }
     }
 
-    /// <summary>Reads one whole message; an oversized one is drained and reported rather than buffered.</summary>
-    private static async Task<(int Length, bool TooLarge, bool Closed)> ReceiveFrameAsync(WebSocket socket, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>Completes a message whose first chunk is in <paramref name="buffer"/>; an oversized one is drained and reported, not buffered.</summary>
+    private static async Task<(int Length, bool TooLarge, bool Closed)> ReceiveRestAsync(WebSocket socket, byte[] buffer,
+        ValueWebSocketReceiveResult first, CancellationToken cancellationToken)
     {
-        var length = 0;
-        var tooLarge = false;
-        var scratch = new byte[16 * 1024];
-        while (true)
+        if (first.MessageType == WebSocketMessageType.Close)
         {
-            var target = tooLarge || length == buffer.Length ? scratch.AsMemory() : buffer.AsMemory(length);
-            var received = await socket.ReceiveAsync(target, cancellationToken);
+            return (0, false, true);
+        }
+        var length = first.Count;
+        var tooLarge = false;
+        var received = first;
+        var scratch = Array.Empty<byte>();
+        while (!received.EndOfMessage)
+        {
+            if (length == buffer.Length)
+            {
+                tooLarge = true;
+                scratch = scratch.Length > 0 ? scratch : new byte[16 * 1024];
+                received = await socket.ReceiveAsync(scratch.AsMemory(), cancellationToken);
+            }
+            else
+            {
+                received = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken);
+                length += received.Count;
+            }
             if (received.MessageType == WebSocketMessageType.Close)
             {
                 return (0, false, true);
             }
-            if (target.Span.Overlaps(scratch))
-            {
-                tooLarge = true;
-            }
-            else
-            {
-                length += received.Count;
-            }
-            if (received.EndOfMessage)
-            {
-                return (length, tooLarge, false);
-            }
         }
+        return (length, tooLarge, false);
     }
 
     private static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, IReadOnlyList<string> labels)
