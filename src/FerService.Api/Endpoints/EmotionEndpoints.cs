@@ -29,30 +29,14 @@ public static class EmotionEndpoints
             .WithDescription("Send multipart/form-data with one or more file parts named 'images' (or 'image'), or application/json "
                 + "{\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64 or data: URI>\"}]}. With several images, an image that fails carries "
                 + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
-            .DisableAntiforgery();
+            .AsImageUpload();
 
         api.MapPost("/emotions/annotate", AnnotateAsync)
             .WithName(Hosting.UploadBodyFilter.AnnotateOperationName)
             .WithSummary("One image in, the same image out with each face boxed, numbered and labelled (PNG, or JPEG with format=jpeg)")
             .WithDescription("Takes the same body and options as POST /api/emotions, with exactly one image. Coordinates follow the EXIF orientation, so the picture comes back upright.")
             .Produces<byte[]>(StatusCodes.Status200OK, "image/png", "image/jpeg")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
-            .DisableAntiforgery();
+            .AsImageUpload();
 
         api.MapGet("/model", GetModel)
             .WithTags("Model")
@@ -61,6 +45,18 @@ public static class EmotionEndpoints
 
         return app;
     }
+
+    /// <summary>The problems every image upload can answer with; uploads carry no antiforgery token.</summary>
+    private static RouteHandlerBuilder AsImageUpload(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .ProducesProblem(StatusCodes.Status504GatewayTimeout)
+        .DisableAntiforgery();
 
     internal static Ok<ModelManifest> GetModel(IEmotionClassifier classifier) => TypedResults.Ok(classifier.Manifest);
 
@@ -121,8 +117,7 @@ public static class EmotionEndpoints
             }
             catch (QueueFullException)
             {
-                context.Response.Headers.RetryAfter = "1";
-                return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
+                return QueueFull(context);
             }
         }
 
@@ -195,9 +190,14 @@ public static class EmotionEndpoints
         }
         catch (QueueFullException)
         {
-            context.Response.Headers.RetryAfter = "1";
-            return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
+            return QueueFull(context);
         }
+    }
+
+    private static ProblemHttpResult QueueFull(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
     }
 
     internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels)

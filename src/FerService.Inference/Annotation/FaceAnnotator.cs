@@ -22,8 +22,6 @@ public sealed class FaceAnnotator : IDisposable
     public FaceAnnotator(string? fontPath) =>
         _typeface = !string.IsNullOrEmpty(fontPath) && File.Exists(fontPath) ? SKTypeface.FromFile(fontPath) : null;
 
-    public bool CanWriteLabels => _typeface is not null;
-
     public byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels, SKEncodedImageFormat format, int quality = 90)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

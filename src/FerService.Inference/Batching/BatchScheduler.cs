@@ -67,8 +67,6 @@ public sealed class BatchScheduler : IAsyncDisposable
     /// <summary>Crops waiting in the queue now.</summary>
     public int QueueLength => Volatile.Read(ref _queued);
 
-    public int CropLength => _cropLength;
-
     /// <summary>Classifies one crop (CropLength normalised floats); returns calibrated probabilities in label order.</summary>
     public Task<float[]> ClassifyAsync(float[] crop, CancellationToken cancellationToken)
     {

@@ -32,8 +32,6 @@ public sealed class PipelineOptions
 public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
     PipelineOptions options)
 {
-    public DecodeLimits Limits => limits;
-
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
     public async Task<ImageAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, CancellationToken cancellationToken) =>
