@@ -128,6 +128,8 @@ public sealed class HostileInputTests(FerApiFactory factory) : IClassFixture<Fer
         {
             yield return new("16-bit PNG", "deep.png", Encode(deep, SKEncodedImageFormat.Png), ok);
         }
+        yield return new("CMYK JPEG (Adobe)", "cmyk.jpg", CraftedImages.CmykJpeg(255, 0, 0, 255), ok);
+        yield return new("animated WebP, first frame", "anim.webp", CraftedImages.AnimatedWebP(64, SKColors.Red, SKColors.Blue), ok);
         yield return new("PNG named .jpg", "photo.jpg", png, ok);
         yield return new("lossless WebP", "a.webp", lossless, ok);
         yield return new("GIF first frame", "a.gif", gif, ok);
