@@ -80,7 +80,9 @@ namespace FerService.Training
                 LearningRate = arguments.GetDouble("lr") ?? 0.05,
                 MaxTrainingRows = arguments.GetInt("max-rows"),
                 Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
-                Command = "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args),
+                // Where the files go does not change them; leaving --out out keeps the card free of local paths.
+                Command = "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args.Where((_, i) =>
+                    args[i] != "--out" && (i == 0 || args[i - 1] != "--out"))),
             };
         }
 
