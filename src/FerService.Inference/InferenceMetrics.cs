@@ -9,15 +9,26 @@ public static class InferenceMetrics
 
     public static readonly Meter Meter = new(MeterName);
 
-    internal static readonly Histogram<double> DecodeSeconds = Meter.CreateHistogram<double>("fer.decode.duration", "s", "Image decode time");
+    // Bucket advice: exporters' defaults (0, 5, 10, 25, … with no unit) would put every stage time in the first bucket.
+    private static readonly InstrumentAdvice<double> StageSeconds = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10],
+    };
 
-    internal static readonly Histogram<double> DetectSeconds = Meter.CreateHistogram<double>("fer.detect.duration", "s", "Face detection and alignment time per image");
+    private static readonly InstrumentAdvice<int> Counts = new() { HistogramBucketBoundaries = [0, 1, 2, 4, 8, 16, 32, 64, 128] };
 
-    internal static readonly Histogram<double> ClassifySeconds = Meter.CreateHistogram<double>("fer.classify.duration", "s", "Time from queueing an image's crops to their probabilities");
+    internal static readonly Histogram<double> DecodeSeconds = Meter.CreateHistogram("fer.decode.duration", "s", "Image decode time", advice: StageSeconds);
 
-    internal static readonly Histogram<int> FacesPerImage = Meter.CreateHistogram<int>("fer.faces_per_image", description: "Faces classified per image");
+    internal static readonly Histogram<double> DetectSeconds = Meter.CreateHistogram("fer.detect.duration", "s", "Face detection and alignment time per image", advice: StageSeconds);
 
-    internal static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("fer.classifier.batch_size", description: "Crops per classifier run");
+    internal static readonly Histogram<double> ClassifySeconds = Meter.CreateHistogram("fer.classify.duration", "s", "Time from queueing an image's crops to their probabilities", advice: StageSeconds);
 
-    internal static readonly Histogram<double> QueueWaitSeconds = Meter.CreateHistogram<double>("fer.classifier.queue_wait", "s", "Time a crop waits for the classifier");
+    internal static readonly Histogram<int> FacesPerImage = Meter.CreateHistogram("fer.faces_per_image", null, "Faces classified per image", advice: Counts);
+
+    /// <summary>Crops per classifier run (name kept public so benchmarks can listen for it).</summary>
+    public const string BatchSizeInstrument = "fer.classifier.batch_size";
+
+    internal static readonly Histogram<int> BatchSizes = Meter.CreateHistogram(BatchSizeInstrument, null, "Crops per classifier run", advice: Counts);
+
+    internal static readonly Histogram<double> QueueWaitSeconds = Meter.CreateHistogram("fer.classifier.queue_wait", "s", "Time a crop waits for the classifier", advice: StageSeconds);
 }

@@ -93,6 +93,31 @@ public sealed class ImagingTests
     }
 
     [Fact]
+    public void Decode_AnimatedWebP_ReturnsTheFirstFrameOnly()
+    {
+        var webp = CraftedImages.AnimatedWebP(16, SKColors.Red, SKColors.Blue, SKColors.Lime);
+        using var decoded = Decoder.Decode(webp, DecodeLimits.Default);
+        Assert.Equal((16, 16), (decoded.Width, decoded.Height));
+        var centre = (8 * 16 + 8) * 4;
+        Assert.InRange(decoded.Pixels[centre], 200, 255);
+        Assert.InRange(decoded.Pixels[centre + 2], 0, 60);
+    }
+
+    [Theory]
+    [InlineData(255, 0, 0, 255, 255, 0, 0)]      // Adobe-inverted CMYK: no cyan, full magenta and yellow, no black = red
+    [InlineData(255, 255, 255, 0, 0, 0, 0)]      // full black ink
+    [InlineData(255, 255, 255, 255, 255, 255, 255)] // no ink: white
+    public void Decode_CmykJpeg_ConvertsToRgb(byte c, byte m, byte y, byte k, byte r, byte g, byte b)
+    {
+        using var decoded = Decoder.Decode(CraftedImages.CmykJpeg(c, m, y, k), DecodeLimits.Default);
+        Assert.Equal((8, 8), (decoded.Width, decoded.Height));
+        var centre = (4 * 8 + 4) * 4;
+        Assert.InRange(decoded.Pixels[centre], Math.Max(0, r - 8), Math.Min(255, r + 8));
+        Assert.InRange(decoded.Pixels[centre + 1], Math.Max(0, g - 8), Math.Min(255, g + 8));
+        Assert.InRange(decoded.Pixels[centre + 2], Math.Max(0, b - 8), Math.Min(255, b + 8));
+    }
+
+    [Fact]
     public void Decode_Bmp24_KeepsPixelOrder()
     {
         // 2×1 bottom-up 24-bit BMP: blue then red (stored B, G, R), rows padded to 4 bytes.
@@ -171,6 +196,46 @@ public sealed class ImagingTests
         // EXIF 6: the stored image must be rotated 90° clockwise to display, so displayed (0,0) is stored bottom-left.
         Assert.Equal((0, 2), Orientation.DisplayedToStored(ExifOrientation.RightTop, 0, 0, 5, 3));
         Assert.Equal((0, 0), Orientation.DisplayedToStored(ExifOrientation.RightTop, 2, 0, 5, 3));
+    }
+
+    [Theory]
+    [InlineData(4000, 3000, 1280, 2000, 1500)]   // 1/4 would leave 1000 < 1280: 1/2 is the smallest allowed
+    [InlineData(6000, 4000, 1280, 1500, 1000)]   // 1/4 keeps the longer side at 1500
+    [InlineData(2000, 1500, 1280, 2000, 1500)]   // under twice the minimum: full size
+    [InlineData(4000, 3000, 0, 4000, 3000)]      // 0 = never scaled
+    public void Decode_LargeJpegWithMinLongSide_DecodesScaledAndKeepsSourceSize(int width, int height, int minLongSide, int expectedWidth, int expectedHeight)
+    {
+        using var bitmap = Marked(width, height);
+        var jpeg = Encode(bitmap, SKEncodedImageFormat.Jpeg);
+
+        using var decoded = Decoder.Decode(jpeg, DecodeLimits.Default, minLongSide);
+
+        Assert.Equal((expectedWidth, expectedHeight), (decoded.Width, decoded.Height));
+        Assert.Equal((width, height), (decoded.SourceWidth, decoded.SourceHeight));
+        Assert.InRange(decoded.Pixels[0], 200, 255); // the red marker survives the scaled decode
+    }
+
+    [Fact]
+    public void Decode_LargePngWithMinLongSide_DecodesFullSize()
+    {
+        using var bitmap = Marked(2800, 600);
+
+        using var decoded = Decoder.Decode(Encode(bitmap, SKEncodedImageFormat.Png), DecodeLimits.Default, 1280);
+
+        // PNG has no scaled decode in the codec; the image comes back whole.
+        Assert.Equal((2800, 600, 2800, 600), (decoded.Width, decoded.Height, decoded.SourceWidth, decoded.SourceHeight));
+    }
+
+    [Fact]
+    public void Decode_ScaledJpegWithOrientation6_ReportsDisplayedSourceSize()
+    {
+        using var bitmap = Marked(3200, 2400);
+        var jpeg = Exif.WithOrientation(Encode(bitmap, SKEncodedImageFormat.Jpeg), 6);
+
+        using var decoded = Decoder.Decode(jpeg, DecodeLimits.Default, 1280);
+
+        Assert.Equal((1200, 1600), (decoded.Width, decoded.Height));
+        Assert.Equal((2400, 3200), (decoded.SourceWidth, decoded.SourceHeight));
     }
 }
 

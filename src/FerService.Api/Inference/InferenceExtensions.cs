@@ -22,7 +22,7 @@ public static class InferenceExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AnnotationOptions>().BindConfiguration(AnnotationOptions.Section);
         services.AddSingleton(sp => new FaceAnnotator(sp.GetRequiredService<IOptions<AnnotationOptions>>().Value.FontPath));
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -10,15 +10,18 @@ public sealed record DecodeLimits(long MaxPixels, int MaxSide)
 
 public interface IImageDecoder
 {
-    /// <summary>Decodes the first frame to RGBA in displayed orientation.</summary>
+    /// <summary>
+    /// Decodes the first frame to RGBA in displayed orientation. With <paramref name="minLongSide"/> &gt; 0 a format that can
+    /// (JPEG, WebP) may decode at a reduced scale whose longer side is still at least that; the image's Source size says so.
+    /// </summary>
     /// <exception cref="ImageDecodeException">Unsupported format (415), corrupt data (422) or over the limits (413).</exception>
-    RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits);
+    RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits, int minLongSide = 0);
 }
 
 /// <summary>SkiaSharp decoder: format from magic bytes, header dimensions checked first, EXIF orientation applied.</summary>
 public sealed class SkiaImageDecoder : IImageDecoder
 {
-    public unsafe RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits)
+    public unsafe RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits, int minLongSide = 0)
     {
         var format = ImageFormatSniffer.Detect(data);
         if (format == ImageFormat.Unknown)
@@ -44,10 +47,11 @@ public sealed class SkiaImageDecoder : IImageDecoder
                     $"The image is {width}×{height} pixels; the limit is {limits.MaxPixels:N0} pixels and {limits.MaxSide:N0} per side.");
             }
 
-            var stored = new RgbaImage(width, height);
+            var (decodedWidth, decodedHeight) = ScaledSize(codec, width, height, minLongSide);
+            var stored = new RgbaImage(decodedWidth, decodedHeight) { SourceWidth = width, SourceHeight = height };
             try
             {
-                var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+                var info = new SKImageInfo(decodedWidth, decodedHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
                 // Frame 0 only: animated GIF/WebP cost one frame, however many they hold.
                 var status = codec.GetPixels(info, stored.Address, stored.RowBytes, new SKCodecOptions(0));
                 if (status != SKCodecResult.Success)
@@ -61,7 +65,11 @@ public sealed class SkiaImageDecoder : IImageDecoder
                 }
                 using (stored)
                 {
-                    return Orientation.ToDisplayed(stored, orientation);
+                    var displayed = Orientation.ToDisplayed(stored, orientation);
+                    var swap = Orientation.SwapsAxes(orientation);
+                    displayed.SourceWidth = swap ? height : width;
+                    displayed.SourceHeight = swap ? width : height;
+                    return displayed;
                 }
             }
             catch
@@ -70,5 +78,33 @@ public sealed class SkiaImageDecoder : IImageDecoder
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// The smallest size the codec decodes natively (JPEG: 1/2, 1/4, 1/8 in the DCT; WebP: any) whose longer side is still
+    /// ≥ minLongSide. Decoding a 12 MP photo straight to ~2 MP costs a fraction of the time and memory, and the detector and
+    /// classifier look at far fewer pixels anyway.
+    /// </summary>
+    private static (int Width, int Height) ScaledSize(SKCodec codec, int width, int height, int minLongSide)
+    {
+        var longSide = Math.Max(width, height);
+        if (minLongSide <= 0 || longSide < 2 * minLongSide)
+        {
+            return (width, height);
+        }
+        var best = (width, height);
+        foreach (var scale in new[] { 0.5f, 0.25f, 0.125f })
+        {
+            var size = codec.GetScaledDimensions(scale);
+            if (Math.Max(size.Width, size.Height) < minLongSide || size.Width <= 0 || size.Height <= 0)
+            {
+                break;
+            }
+            if (size.Width < best.width)
+            {
+                best = (size.Width, size.Height);
+            }
+        }
+        return best;
     }
 }

@@ -20,6 +20,8 @@ public sealed unsafe class RgbaImage : IDisposable
         ByteCount = checked(width * height * 4);
         _pixels = (byte*)NativeMemory.Alloc((nuint)ByteCount);
         GC.AddMemoryPressure(ByteCount);
+        SourceWidth = width;
+        SourceHeight = height;
     }
 
     ~RgbaImage() => Free();
@@ -28,6 +30,10 @@ public sealed unsafe class RgbaImage : IDisposable
     public int Height { get; }
     public int ByteCount { get; }
     public int RowBytes => Width * 4;
+
+    /// <summary>Size of the encoded image (displayed orientation) when it was decoded at a reduced scale; else Width and Height.</summary>
+    public int SourceWidth { get; internal set; }
+    public int SourceHeight { get; internal set; }
 
     public Span<byte> Pixels => new((void*)Address, ByteCount);
 

@@ -25,4 +25,13 @@ public sealed class OnnxOptions
     /// <summary>Threads per session run; 0 = one per core. The batch worker runs one classifier batch at a time.</summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Let ONNX Runtime's intra-op threads spin while waiting for work. Spinning saves microseconds on an idle machine but
+    /// burns cores that concurrent requests need when several runs share few cores.
+    /// </summary>
+    public bool IntraOpSpinning { get; set; } = true;
+
+    /// <summary>ONNX Runtime graph optimisations applied when a session is created (a tuning knob; see the README's benchmark).</summary>
+    public Microsoft.ML.OnnxRuntime.GraphOptimizationLevel GraphOptimizationLevel { get; set; } = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL;
 }

@@ -16,13 +16,14 @@ public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, IL
     {
         var sessionOptions = new SessionOptions
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = _options.GraphOptimizationLevel,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = _options.IntraOpThreads,
             InterOpNumThreads = 1,
         };
         try
         {
+            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.IntraOpSpinning ? "1" : "0");
             if (_options.ExecutionProvider is ExecutionProvider.Cuda or ExecutionProvider.Auto)
             {
                 TryAppendCuda(sessionOptions, name);

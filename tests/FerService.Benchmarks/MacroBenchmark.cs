@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using FerService.Inference;
+using Microsoft.ML.OnnxRuntime;
+using static System.FormattableString;
+
+namespace FerService.Benchmarks;
+
+internal sealed record MacroSettings
+{
+    public int Seconds { get; init; } = 15;
+    public IReadOnlyList<int> Concurrency { get; init; } = [1, 4, 8, 16];
+    public int Images { get; init; } = 16;
+    public string? ServiceDll { get; init; }
+    public int Port { get; init; } = 18090;
+    public bool Bare { get; init; } = true;
+    public string OutputDirectory { get; init; } = Path.Combine(Repository.Root, "artifacts", "benchmarks");
+    public PipelineSettings Pipeline { get; init; } = new();
+
+    public static MacroSettings Parse(IReadOnlyList<string> args)
+    {
+        var settings = new MacroSettings();
+        var pipeline = new PipelineSettings();
+        for (var i = 0; i + 1 < args.Count; i += 2)
+        {
+            var value = args[i + 1];
+            switch (args[i])
+            {
+                case "--seconds": settings = settings with { Seconds = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--concurrency": settings = settings with { Concurrency = [.. value.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] }; break;
+                case "--images": settings = settings with { Images = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--service": settings = settings with { ServiceDll = value }; break;
+                case "--port": settings = settings with { Port = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--bare": settings = settings with { Bare = bool.Parse(value) }; break;
+                case "--out": settings = settings with { OutputDirectory = value }; break;
+                case "--intra-op-threads": pipeline = pipeline with { IntraOpThreads = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--spinning": pipeline = pipeline with { Spinning = bool.Parse(value) }; break;
+                case "--optimization": pipeline = pipeline with { OptimizationLevel = Enum.Parse<GraphOptimizationLevel>(value, ignoreCase: true) }; break;
+                case "--detector": pipeline = pipeline with { Detector = value }; break;
+                case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
+                case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
+                case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+            }
+        }
+        return settings with { Pipeline = pipeline };
+    }
+
+    /// <summary>The same settings for the service process, as configuration on its command line.</summary>
+    public IEnumerable<string> ServiceArguments() =>
+    [
+        Invariant($"--Fer:Onnx:IntraOpThreads={Pipeline.IntraOpThreads}"),
+        $"--Fer:Onnx:IntraOpSpinning={Pipeline.Spinning}",
+        $"--Fer:Onnx:GraphOptimizationLevel={Pipeline.OptimizationLevel}",
+        $"--Fer:Detection:ModelPath=models/{Pipeline.DetectorFile}",
+        $"--Fer:Detection:Tiling={Pipeline.Tiling}",
+        $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
+        Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
+    ];
+}
+
+/// <summary>
+/// Bare pipeline in process vs the service over HTTP, same images, same concurrency levels, one run on one machine:
+/// throughput, latency percentiles, the service/bare ratio, classifier batch sizes, memory, and dynamic batching's gain.
+/// </summary>
+internal static class MacroBenchmark
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(MacroSettings settings)
+    {
+        Directory.CreateDirectory(settings.OutputDirectory);
+        var duration = TimeSpan.FromSeconds(settings.Seconds);
+        var scenes = Scenes.Build(settings.Images);
+        var pasted = scenes.Sum(s => s.Faces.Count);
+        Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} scenes {Scenes.Width}x{Scenes.Height} JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
+        Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}, flip averaging {settings.Pipeline.FlipAveraging}, "
+            + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
+
+        var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches)>();
+        object batching = "skipped";
+        if (settings.Bare)
+        {
+            await using var pipeline = new BenchPipeline(settings.Pipeline);
+            var found = 0;
+            foreach (var scene in scenes)
+            {
+                found += (await pipeline.Pipeline.AnalyzeAsync(scene.Encoded, BenchPipeline.Request, CancellationToken.None)).Faces.Count;
+            }
+            Console.WriteLine(Invariant($"bare pipeline finds {found} faces in the {pasted} pasted"));
+            using var batches = new BatchSizes();
+            foreach (var concurrency in settings.Concurrency)
+            {
+                batches.Reset();
+                var allocated = GC.GetTotalAllocatedBytes(precise: true);
+                var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, async i =>
+                {
+                    await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
+                    return null;
+                });
+                var perImage = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)Math.Max(1, result.Completed);
+                bare.Add((result, perImage, batches.Snapshot()));
+                Console.WriteLine(Invariant($"  bare c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  {perImage / 1024,7:F0} KiB allocated/image  mean batch {batches.Mean:F2}"));
+            }
+            batching = MeasureBatching(pipeline);
+        }
+        var bareRss = ServiceProcess.ProcMemory(Environment.ProcessId);
+
+        var service = new List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory)>();
+        (double Rss, double Peak) serviceIdle = (double.NaN, double.NaN);
+        if (settings.ServiceDll is { } dll)
+        {
+            var log = Path.Combine(settings.OutputDirectory, "service.log");
+            using var process = await ServiceProcess.StartAsync(Path.GetFullPath(dll), settings.Port, settings.ServiceArguments(), log);
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+            {
+                BaseAddress = process.Address,
+                Timeout = TimeSpan.FromSeconds(60),
+            };
+            Func<int, Task<string?>> post = async i =>
+            {
+                using var content = new MultipartFormDataContent();
+                var image = new ByteArrayContent(scenes[i].Encoded);
+                image.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+                content.Add(image, "images", Invariant($"scene{i}.jpg"));
+                using var response = await client.PostAsync(new Uri("/api/emotions", UriKind.Relative), content).ConfigureAwait(false);
+                await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+                return response.IsSuccessStatusCode ? null : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
+            };
+            await LoadLoop.RunAsync(4, TimeSpan.FromSeconds(3), scenes.Count, post); // warm-up: JIT, pools, connections
+            serviceIdle = process.Memory();
+            foreach (var concurrency in settings.Concurrency)
+            {
+                var before = await PrometheusHistogram.ScrapeAsync(client, "fer_classifier_batch_size");
+                var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, post);
+                var batches = (await PrometheusHistogram.ScrapeAsync(client, "fer_classifier_batch_size")).Minus(before);
+                var memory = process.Memory();
+                service.Add((result, batches, memory));
+                Console.WriteLine(Invariant($"  http c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  mean batch {batches.Mean:F2}  RSS {memory.Rss:F0} MiB  failures {Failures(result)}"));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(Table(bare.Select(b => b.Result).ToList(), service));
+        if (bare.Count > 0)
+        {
+            Console.WriteLine(Invariant($"bare allocation per image: {string.Join(", ", bare.Select(b => Invariant($"c={b.Result.Concurrency}: {b.AllocatedPerImage / 1024:F0} KiB")))}"));
+            Console.WriteLine($"bare batch sizes at c={bare[^1].Result.Concurrency}: {bare[^1].Batches.Distribution()}");
+            Console.WriteLine($"dynamic batching: {batching}");
+        }
+        if (service.Count > 0)
+        {
+            Console.WriteLine($"service batch sizes at c={service[^1].Result.Concurrency}: {service[^1].Batches.Distribution()}");
+            Console.WriteLine(Invariant($"service RSS: {serviceIdle.Rss:F0} MiB after warm-up, {service[^1].Memory.Rss:F0} MiB at the end, peak {service[^1].Memory.Peak:F0} MiB"));
+        }
+        Console.WriteLine(Invariant($"benchmark process (bare pipeline) RSS {bareRss.Rss:F0} MiB, peak {bareRss.Peak:F0} MiB"));
+
+        var report = new
+        {
+            machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
+            settings = new { settings.Seconds, settings.Images, settings.Pipeline },
+            bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution() }),
+            service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak }),
+            batching,
+        };
+        var path = Path.Combine(settings.OutputDirectory, "macro.json");
+        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, Json));
+        Console.WriteLine($"wrote {Path.GetRelativePath(Repository.Root, path)}");
+        return service.Any(s => s.Result.Failures.Count > 0) ? 1 : 0;
+    }
+
+    private static string Failures(LevelResult result) =>
+        result.Failures.Count == 0 ? "0" : string.Join(' ', result.Failures.Select(f => Invariant($"{f.Key}x{f.Value}")));
+
+    private static string Table(List<LevelResult> bare, List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory)> service)
+    {
+        var bestBare = bare.Count > 0 ? bare.Max(b => b.PerSecond) : double.NaN;
+        var lines = new List<string>
+        {
+            "| concurrency | bare img/s | service img/s | service / bare | service / best bare | service p50 ms | p95 ms | p99 ms | mean batch | non-2xx |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        };
+        var levels = bare.Select(b => b.Concurrency).Union(service.Select(s => s.Result.Concurrency)).Order();
+        foreach (var c in levels)
+        {
+            var b = bare.Find(x => x.Concurrency == c);
+            var s = service.Find(x => x.Result.Concurrency == c);
+            var bareRate = b?.PerSecond ?? double.NaN;
+            var serviceRate = s.Result?.PerSecond ?? double.NaN;
+            lines.Add(Invariant($"| {c} | {bareRate:F1} | {serviceRate:F1} | {serviceRate / bareRate:P0} | {serviceRate / bestBare:P0} | {s.Result?.Percentile(50) ?? double.NaN:F0} | {s.Result?.Percentile(95) ?? double.NaN:F0} | {s.Result?.Percentile(99) ?? double.NaN:F0} | {s.Batches?.Mean ?? double.NaN:F2} | {(s.Result is null ? "-" : Failures(s.Result))} |"));
+        }
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>16 faces classified as one batch vs one run each, straight on the classifier (no queue, no detection).</summary>
+    private static string MeasureBatching(BenchPipeline pipeline)
+    {
+        const int Faces = 16;
+        const int Repeats = 60;
+        var classifier = pipeline.Classifier;
+        var length = pipeline.Aligner.CropLength;
+        var crops = Scenes.Crops(pipeline.Aligner, Faces);
+        var logits = new float[Faces * classifier.Manifest.Labels.Count];
+        double Time(Action run)
+        {
+            run();
+            var started = Stopwatch.GetTimestamp();
+            for (var r = 0; r < Repeats; r++)
+            {
+                run();
+            }
+            return Stopwatch.GetElapsedTime(started).TotalMilliseconds / Repeats;
+        }
+        var batched = Time(() => classifier.ComputeLogits(crops, Faces, logits));
+        var single = Time(() =>
+        {
+            for (var f = 0; f < Faces; f++)
+            {
+                classifier.ComputeLogits(crops.AsMemory(f * length, length), 1, logits.AsSpan(f * 7, 7));
+            }
+        });
+        return Invariant($"{Faces} faces as one batch {batched:F2} ms, one by one {single:F2} ms: {single / batched:F1}x faster batched");
+    }
+
+    /// <summary>Listens to the pipeline's batch-size histogram in process.</summary>
+    private sealed class BatchSizes : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly long[] _counts = new long[1025];
+
+        public BatchSizes()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == InferenceMetrics.MeterName && instrument.Name == InferenceMetrics.BatchSizeInstrument)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, size, _, _) => Interlocked.Increment(ref _counts[Math.Clamp(size, 0, 1024)]));
+            _listener.Start();
+        }
+
+        public double Mean
+        {
+            get
+            {
+                double sum = 0, count = 0;
+                for (var i = 0; i < _counts.Length; i++)
+                {
+                    sum += (double)i * _counts[i];
+                    count += _counts[i];
+                }
+                return count > 0 ? sum / count : double.NaN;
+            }
+        }
+
+        public void Reset() => Array.Clear(_counts);
+
+        /// <summary>The same buckets the service exports, so both distributions read alike.</summary>
+        public PrometheusHistogram Snapshot()
+        {
+            var buckets = new SortedDictionary<double, double>();
+            double sum = 0, count = 0;
+            double[] bounds = [1, 2, 4, 8, 16, 32, 64, 128, double.PositiveInfinity];
+            foreach (var bound in bounds)
+            {
+                buckets[bound] = 0;
+            }
+            for (var size = 0; size < _counts.Length; size++)
+            {
+                sum += (double)size * _counts[size];
+                count += _counts[size];
+                foreach (var bound in bounds)
+                {
+                    if (size <= bound)
+                    {
+                        buckets[bound] += _counts[size];
+                    }
+                }
+            }
+            return new PrometheusHistogram(buckets, sum, count);
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

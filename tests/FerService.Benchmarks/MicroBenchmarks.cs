@@ -1,0 +1,161 @@
+using BenchmarkDotNet.Attributes;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+
+namespace FerService.Benchmarks;
+
+/// <summary>Shared set-up: the service's default pipeline and one 640×480 JPEG scene with 2 faces.</summary>
+public abstract class PipelineBenchmarkBase : IDisposable
+{
+    private BenchPipeline? _pipeline;
+
+    internal BenchPipeline Pipeline => _pipeline ?? throw new InvalidOperationException("GlobalSetup has not run.");
+
+    internal byte[] Jpeg { get; private set; } = [];
+
+    internal RgbaImage Image { get; private set; } = null!;
+
+    internal IReadOnlyList<DetectedFace> Faces { get; private set; } = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _pipeline = new BenchPipeline(new PipelineSettings());
+        Jpeg = Scenes.Build(2)[1].Encoded;
+        Image = new SkiaImageDecoder().Decode(Jpeg, DecodeLimits.Default);
+        Faces = Pipeline.Detector.Detect(Image, BenchPipeline.Request.Detection);
+        AfterSetup();
+    }
+
+    protected virtual void AfterSetup()
+    {
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Image?.Dispose();
+            _pipeline?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _pipeline = null;
+        }
+    }
+}
+
+/// <summary>Decode of the 640×480 JPEG to RGBA (the first stage of every request).</summary>
+public class DecodeBenchmarks : PipelineBenchmarkBase
+{
+    private readonly SkiaImageDecoder _decoder = new();
+
+    [Benchmark]
+    public int Decode640x480Jpeg()
+    {
+        using var image = _decoder.Decode(Jpeg, DecodeLimits.Default);
+        return image.Width;
+    }
+}
+
+/// <summary>The detector's own work around the ONNX run: letterbox + normalise, and anchor decoding + weighted NMS.</summary>
+public class DetectorBenchmarks : PipelineBenchmarkBase
+{
+    private float[] _input = [];
+    private float[][] _outputs = [];
+    private (int Grid, int PerCell)[] _grids = [];
+
+    protected override void AfterSetup()
+    {
+        var size = Pipeline.Detector.InputSize;
+        _input = new float[size * size * 3];
+        Pipeline.Detector.Preprocess(Image, Letterbox.Fit(Image.Width, Image.Height, size), _input);
+        (_outputs, _grids) = Pipeline.Detector.RunRaw(_input);
+    }
+
+    /// <summary>The whole 640×480 image into 256×256 (0.4 scale: Skia with mipmaps).</summary>
+    [Benchmark]
+    public float Preprocess()
+    {
+        var size = Pipeline.Detector.InputSize;
+        Pipeline.Detector.Preprocess(Image, Letterbox.Fit(Image.Width, Image.Height, size), _input);
+        return _input[0];
+    }
+
+    /// <summary>One half-size tile of the 640×480 image (the tiling views; bilinear without mipmaps).</summary>
+    [Benchmark]
+    public float PreprocessTile()
+    {
+        Pipeline.Detector.Preprocess(Image, Letterbox.Tile(0, 0, Image.Width / 2, Pipeline.Detector.InputSize), _input);
+        return _input[0];
+    }
+
+    /// <summary>The ONNX Runtime run of one view.</summary>
+    [Benchmark]
+    public int Run() => Pipeline.Detector.RunRaw(_input).Outputs.Length;
+
+    [Benchmark]
+    public int Postprocess()
+    {
+        var candidates = new List<BlazeFaceDecoder.Candidate>();
+        for (var g = 0; g < _grids.Length; g++)
+        {
+            BlazeFaceDecoder.DecodeGrid(_outputs[2 * g], _outputs[2 * g + 1], _grids[g].Grid, _grids[g].PerCell, Pipeline.Detector.InputSize, 0.6f, candidates);
+        }
+        return BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, int.MaxValue).Count;
+    }
+
+    /// <summary>The whole detector stage as the service runs it (full view plus tiles).</summary>
+    [Benchmark]
+    public int Detect() => Pipeline.Detector.Detect(Image, BenchPipeline.Request.Detection).Count;
+}
+
+/// <summary>Rotate, crop and resize one detected face to the classifier's input.</summary>
+public class AlignmentBenchmarks : PipelineBenchmarkBase
+{
+    private float[] _crop = [];
+
+    protected override void AfterSetup() => _crop = new float[Pipeline.Aligner.CropLength];
+
+    [Benchmark]
+    public float CropFace()
+    {
+        Pipeline.Aligner.CropFace(Image, Faces[0], _crop);
+        return _crop[0];
+    }
+}
+
+/// <summary>One classifier run at batch 1, 8 and 32 (per-face cost falls as the batch grows).</summary>
+public class ClassifierBenchmarks : PipelineBenchmarkBase
+{
+    private float[] _crops = [];
+    private float[] _logits = [];
+
+    [Params(1, 8, 32)]
+    public int Batch { get; set; }
+
+    protected override void AfterSetup()
+    {
+        _crops = Scenes.Crops(Pipeline.Aligner, Batch);
+        _logits = new float[Batch * Pipeline.Classifier.Manifest.Labels.Count];
+    }
+
+    [Benchmark]
+    public float Classify()
+    {
+        Pipeline.Classifier.ComputeLogits(_crops, Batch, _logits);
+        return _logits[0];
+    }
+}
+
+/// <summary>One request's work without HTTP: decode → detect → align → batched classify; Allocated is bytes per image.</summary>
+public class PipelineBenchmarks : PipelineBenchmarkBase
+{
+    [Benchmark]
+    public async Task<int> Analyze640x480Jpeg() =>
+        (await Pipeline.Pipeline.AnalyzeAsync(Jpeg, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false)).Faces.Count;
+}
