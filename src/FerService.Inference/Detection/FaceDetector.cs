@@ -3,7 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
 using Microsoft.ML.OnnxRuntime;
-using SkiaSharp;
 
 namespace FerService.Inference.Detection;
 
@@ -186,67 +185,100 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             || (y + side < height && c.CenterY + c.Height / 2 > y + side - margin);
     }
 
-    /// <summary>Draws the image into the square input with Skia (mipmapped when shrunk below half, so large images do not alias), then scales RGB to [-1,1].</summary>
-    internal unsafe void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination)
+    /// <summary>
+    /// Letterboxes the image into the square NHWC input, RGB scaled to [-1,1]. Shrinking below half size first averages
+    /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly. Measured on 640×480: ~1 ms for the
+    /// whole-image view and 0.74 ms for a tile, where a Skia draw took 6–7 ms (it rebuilt the mipmap pyramid every time).
+    /// </summary>
+    internal void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination)
     {
-        var size = InputSize;
-        if (letterbox.Scale >= 0.5f)
+        var factor = (int)(1 / letterbox.Scale);
+        if (factor < 2)
         {
-            // Tiles and small images: bilinear straight into the tensor. Skia's draw cost ~4 ms a view here (measured), this ~0.5 ms.
-            SampleBilinear(image, letterbox, size, destination);
+            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, InputSize, destination);
             return;
         }
-        var canvasBytes = ArrayPool<byte>.Shared.Rent(size * size * 4);
+        var width = (image.Width + factor - 1) / factor;
+        var height = (image.Height + factor - 1) / factor;
+        // A pooled buffer, not an RgbaImage: its memory-pressure accounting would induce a gen-2 collection every few calls.
+        var shrunk = ArrayPool<byte>.Shared.Rent(width * height * 4);
         try
         {
-            fixed (byte* canvasPixels = canvasBytes)
+            BoxShrink(image, factor, shrunk.AsSpan(0, width * height * 4));
+            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, letterbox with { Scale = letterbox.Scale * factor }, InputSize, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(shrunk);
+        }
+    }
+
+    /// <summary>Averages factor×factor boxes of RGBA into target (⌈w/f⌉×⌈h/f⌉ pixels); the partial boxes at the right and bottom edges average what they hold.</summary>
+    internal static void BoxShrink(RgbaImage image, int factor, Span<byte> target)
+    {
+        var width = (image.Width + factor - 1) / factor;
+        var height = (image.Height + factor - 1) / factor;
+        var rowBytes = width * 4;
+        ReadOnlySpan<byte> source = image.Pixels;
+        var sums = ArrayPool<int>.Shared.Rent(width * 4);
+        try
+        {
+            for (var y = 0; y < height; y++)
             {
-                var info = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-                using (var surface = SKSurface.Create(info, (nint)canvasPixels, size * 4))
-                using (var source = SKImage.FromPixels(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), image.Address, image.RowBytes))
+                Array.Clear(sums, 0, width * 4);
+                var firstRow = y * factor;
+                var endRow = Math.Min(firstRow + factor, image.Height);
+                for (var sourceY = firstRow; sourceY < endRow; sourceY++)
                 {
-                    var canvas = surface.Canvas;
-                    canvas.Clear(SKColors.Black);
-                    var target = SKRect.Create(letterbox.OffsetX, letterbox.OffsetY, image.Width * letterbox.Scale, image.Height * letterbox.Scale);
-                    // Mipmaps stop aliasing when shrinking below half size, but Skia builds the pyramid on every draw (measured: 6.5 ms
-                    // of a 640×480 image's 9.7 ms per view); tiles are drawn at ≥ 0.5 scale, where plain bilinear is enough.
-                    var mipmaps = letterbox.Scale < 0.5f ? SKMipmapMode.Linear : SKMipmapMode.None;
-                    canvas.DrawImage(source, target, new SKSamplingOptions(SKFilterMode.Linear, mipmaps));
-                    canvas.Flush();
+                    var row = source.Slice(sourceY * image.RowBytes, image.RowBytes);
+                    for (int x = 0, box = 0, left = factor; x < row.Length; x += 4)
+                    {
+                        sums[box] += row[x];
+                        sums[box + 1] += row[x + 1];
+                        sums[box + 2] += row[x + 2];
+                        sums[box + 3] += row[x + 3];
+                        if (--left == 0)
+                        {
+                            box += 4;
+                            left = factor;
+                        }
+                    }
                 }
-                var pixels = new ReadOnlySpan<byte>(canvasPixels, size * size * 4);
-                for (int p = 0, o = 0; p < pixels.Length; p += 4, o += 3)
+                var output = target.Slice(y * rowBytes, rowBytes);
+                var rows = endRow - firstRow;
+                for (var x = 0; x < width; x++)
                 {
-                    destination[o] = pixels[p] / 127.5f - 1f;
-                    destination[o + 1] = pixels[p + 1] / 127.5f - 1f;
-                    destination[o + 2] = pixels[p + 2] / 127.5f - 1f;
+                    var count = rows * Math.Min(factor, image.Width - x * factor);
+                    for (var c = 0; c < 4; c++)
+                    {
+                        output[x * 4 + c] = (byte)((sums[x * 4 + c] + count / 2) / count);
+                    }
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(canvasBytes);
+            ArrayPool<int>.Shared.Return(sums);
         }
     }
 
     /// <summary>
-    /// What Skia's bilinear draw onto a black square gives, without a canvas: output pixel centres map through the letterbox
+    /// Bilinear sampling onto a black square, as a canvas draw would give: output pixel centres map through the letterbox
     /// to source pixels (edges clamped), pixels outside the image are black, alpha is composited onto black; RGB to [-1,1].
     /// </summary>
-    internal static void SampleBilinear(RgbaImage image, Letterbox view, int size, Span<float> destination)
+    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int size, Span<float> destination)
     {
-        ReadOnlySpan<byte> pixels = image.Pixels;
-        var stride = image.RowBytes;
+        var stride = width * 4;
         Span<int> x0 = stackalloc int[size];
         Span<int> x1 = stackalloc int[size];
         Span<float> fx = stackalloc float[size];
         Span<bool> inside = stackalloc bool[size];
-        Taps(view.OffsetX, view.Scale, image.Width, x0, x1, fx, inside);
+        Taps(view.OffsetX, view.Scale, width, x0, x1, fx, inside);
         Span<int> y0 = stackalloc int[size];
         Span<int> y1 = stackalloc int[size];
         Span<float> fy = stackalloc float[size];
         Span<bool> rowInside = stackalloc bool[size];
-        Taps(view.OffsetY, view.Scale, image.Height, y0, y1, fy, rowInside);
+        Taps(view.OffsetY, view.Scale, height, y0, y1, fy, rowInside);
         const float ToUnit = 1f / (127.5f * 255f);
         for (var v = 0; v < size; v++)
         {
