@@ -194,4 +194,55 @@ public sealed class DetectionTests
         Assert.Equal(100f, face.Box.CenterX, 3);
         Assert.Equal(94f, face.Box.CenterY, 3);
     }
+
+    [Fact]
+    public void BoxShrink_TwoByTwoBoxes_AveragesEachAndThePartialEdgeBox()
+    {
+        // 5×2 image, factor 2: boxes cover columns 0–1, 2–3 and the partial column 4.
+        using var image = new FerService.Inference.Imaging.RgbaImage(5, 2);
+        byte[] reds = [0, 100, 10, 20, 200, 50, 150, 30, 40, 100];
+        for (var i = 0; i < reds.Length; i++)
+        {
+            image.Pixels[i * 4] = reds[i];
+            image.Pixels[i * 4 + 3] = 255;
+        }
+        var shrunk = new byte[3 * 1 * 4];
+
+        BlazeFaceDetector.BoxShrink(image, 2, shrunk);
+
+        Assert.Equal([75, 25, 150], new[] { shrunk[0], shrunk[4], shrunk[8] });
+        Assert.Equal(255, shrunk[3]);
+    }
+
+    [Fact]
+    public void SampleBilinear_WhiteImageLetterboxed_InsideIsOneOutsideIsMinusOne()
+    {
+        // A 4×2 white image fitted into 8×8: scale 2, rows 2–5 hold the image, the rest is the black letterbox.
+        var white = new byte[4 * 2 * 4];
+        Array.Fill(white, (byte)255);
+        var letterbox = Letterbox.Fit(4, 2, 8);
+        var tensor = new float[8 * 8 * 3];
+
+        BlazeFaceDetector.SampleBilinear(white, 4, 2, letterbox, 8, tensor);
+
+        Assert.Equal(2f, letterbox.Scale);
+        Assert.All(tensor.AsSpan(0, 8 * 2 * 3).ToArray(), v => Assert.Equal(-1f, v));
+        Assert.All(tensor.AsSpan(8 * 2 * 3, 8 * 4 * 3).ToArray(), v => Assert.Equal(1f, v, 4));
+        Assert.All(tensor.AsSpan(8 * 6 * 3).ToArray(), v => Assert.Equal(-1f, v));
+    }
+
+    [Fact]
+    public void SampleBilinear_TransparentPixels_CompositeOntoBlack()
+    {
+        var transparentWhite = new byte[2 * 2 * 4];
+        for (var i = 0; i < transparentWhite.Length; i += 4)
+        {
+            transparentWhite[i] = transparentWhite[i + 1] = transparentWhite[i + 2] = 255;
+        }
+        var tensor = new float[2 * 2 * 3];
+
+        BlazeFaceDetector.SampleBilinear(transparentWhite, 2, 2, Letterbox.Fit(2, 2, 2), 2, tensor);
+
+        Assert.All(tensor, v => Assert.Equal(-1f, v));
+    }
 }
