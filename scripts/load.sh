@@ -46,17 +46,27 @@ capacity=$(awk '/Requests\/sec/ {print $2}' "$work/capacity.txt")
 rate=$(python3 -c "print(4 * $capacity)")
 workers=240
 per_worker=$(python3 -c "print(round($rate / $workers, 4))")
-# Warm-up under the same overload, so pools, threads and heaps reach their working size before RSS is read;
+# Warm-up under the same overload (40 s: with 20 s RSS still jumped ~45 % in the first 10 s of the run, then crept 6 %
+# in the next 110 s), so pools, threads and heaps reach their working size before RSS is read;
 # growth after that is what a leak would show.
 rss_idle=$(rss)
-hey -z 20s -c "$workers" -q "$per_worker" -t 60 "${post[@]}" >/dev/null
+hey -z 40s -c "$workers" -q "$per_worker" -t 60 "${post[@]}" >/dev/null
 rss_before=$(rss)
-hey -z "${seconds}s" -c "$workers" -q "$per_worker" -t 60 -o csv "${post[@]}" >"$work/load.csv"
+hey -z "${seconds}s" -c "$workers" -q "$per_worker" -t 60 -o csv "${post[@]}" >"$work/load.csv" &
+hey_pid=$!
+# RSS every 10 s of the run: a leak climbs steadily, a heap settling to its working size levels off.
+series=""
+while kill -0 "$hey_pid" 2>/dev/null; do
+  sleep 10
+  kill -0 "$hey_pid" 2>/dev/null && series="$series $(( $(rss) / 1024 ))"
+done
+wait "$hey_pid"
 rss_after=$(rss)
 
-python3 - "$work/load.csv" "$capacity" "$rate" "$seconds" "$rss_before" "$rss_after" "$rss_idle" <<'PY'
+python3 - "$work/load.csv" "$capacity" "$rate" "$seconds" "$rss_before" "$rss_after" "$rss_idle" "$series" <<'PY'
 import csv, sys
 path, capacity, rate, seconds, before, after, idle = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+series = sys.argv[8].split()
 served, overloaded, other, latencies = 0, 0, 0, []
 for row in csv.DictReader(open(path)):
     status = int(row["status-code"])
@@ -72,6 +82,7 @@ p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencie
 growth = (after - before) / before * 100
 print(f"capacity {capacity:.1f} req/s; offered {rate:.1f} req/s for {seconds} s")
 print(f"served {served}, 503 {overloaded}, other non-2xx {other}, p99 of served {p99 * 1000:.0f} ms")
-print(f"RSS idle {idle / 1024:.0f} MiB; after a 20 s overload warm-up {before / 1024:.0f} MiB; after the run {after / 1024:.0f} MiB ({growth:+.1f} %)")
+print(f"RSS idle {idle / 1024:.0f} MiB; after a 40 s overload warm-up {before / 1024:.0f} MiB; after the run {after / 1024:.0f} MiB ({growth:+.1f} %)")
+print(f"RSS every 10 s during the run (MiB): {' '.join(series)}")
 sys.exit(1 if other else 0)
 PY
