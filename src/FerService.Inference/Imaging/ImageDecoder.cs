@@ -93,7 +93,8 @@ public sealed class SkiaImageDecoder : IImageDecoder
             return (width, height);
         }
         var best = (width, height);
-        foreach (var scale in new[] { 0.5f, 0.25f, 0.125f })
+        ReadOnlySpan<float> scales = [0.5f, 0.25f, 0.125f];
+        foreach (var scale in scales)
         {
             var size = codec.GetScaledDimensions(scale);
             if (Math.Max(size.Width, size.Height) < minLongSide || size.Width <= 0 || size.Height <= 0)
