@@ -8,7 +8,7 @@ namespace FerService.Api.Tests;
 /// <summary>The built service as its own process: SIGTERM while requests are in flight.</summary>
 public sealed class ShutdownTests
 {
-    private static string ServiceDll()
+    internal static string ServiceDll()
     {
         // The test binaries sit in tests/<project>/bin/<configuration>/<framework>/; the service's in src/FerService.Api/bin/... alike.
         var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
