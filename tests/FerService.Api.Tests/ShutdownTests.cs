@@ -8,7 +8,21 @@ namespace FerService.Api.Tests;
 /// <summary>The built service as its own process: SIGTERM while requests are in flight.</summary>
 public sealed class ShutdownTests
 {
-    internal static string ServiceDll()
+    /// <summary>The built service as its own process (output redirected), pointed at the repository's models.</summary>
+    internal static ProcessStartInfo ServiceStart(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet", [ServiceDll(), .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(ServiceDll())!,
+        };
+        start.Environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
+        start.Environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        return start;
+    }
+
+    private static string ServiceDll()
     {
         // The test binaries sit in tests/<project>/bin/<configuration>/<framework>/; the service's in src/FerService.Api/bin/... alike.
         var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -28,14 +42,7 @@ public sealed class ShutdownTests
     public async Task Sigterm_WithEightRequestsInFlight_AllCompleteNewOnesRefusedExitCodeZero()
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [ServiceDll(), "--urls", $"http://127.0.0.1:{port}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(ServiceDll())!,
-        };
-        start.Environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
-        start.Environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        var start = ServiceStart("--urls", $"http://127.0.0.1:{port}");
         start.Environment["Fer__Limits__ShutdownTimeout"] = "00:00:30";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         using var service = Process.Start(start)!;

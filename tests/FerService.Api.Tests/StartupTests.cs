@@ -75,16 +75,7 @@ public sealed class StartupTests : IDisposable
     [Fact]
     public async Task Start_CudaRequiredOnTheCpuBuild_ProcessExitsSayingWhy()
     {
-        var dll = ShutdownTests.ServiceDll();
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet",
-            [dll, "--urls", "http://127.0.0.1:0", "--Fer:Onnx:ExecutionProvider=Cuda", "--Fer:Onnx:RequireGpu=true"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
-        start.Environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
-        start.Environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        var start = ShutdownTests.ServiceStart("--urls", "http://127.0.0.1:0", "--Fer:Onnx:ExecutionProvider=Cuda", "--Fer:Onnx:RequireGpu=true");
         using var service = System.Diagnostics.Process.Start(start)!;
         var output = service.StandardOutput.ReadToEndAsync();
         var error = service.StandardError.ReadToEndAsync();
