@@ -123,6 +123,8 @@ public sealed class TrainingTests : IDisposable
         var onnx = File.ReadAllBytes(Path.Combine(TestPaths.Models, card.File));
         Assert.Equal(card.Sha256, Convert.ToHexStringLower(SHA256.HashData(onnx)));
         Assert.Equal(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"], card.Labels);
-        Assert.True(card.Metrics!.EceAfterCalibration < card.Metrics.EceBeforeCalibration);
+        // The temperature minimises NLL on PublicTest, so NLL cannot rise; ECE may move either way by a little.
+        Assert.True(card.Metrics!.NllAfterCalibration <= card.Metrics.NllBeforeCalibration);
+        Assert.InRange(card.Metrics.EceAfterCalibration, 0, 0.05);
     }
 }
