@@ -5,8 +5,7 @@ namespace FerService.Api.Tests;
 
 public sealed class BackpressureTests
 {
-    /// <summary>A large noisy photo-sized PNG: slow enough to decode and search that concurrent requests overlap.</summary>
-    /// <summary>A large noisy photo-sized PNG: slow enough to decode and search that concurrent requests overlap.</summary>
+    /// <summary>A large noisy photo-sized PNG: slow enough to decode and search (every tile) that concurrent requests overlap.</summary>
     private static readonly Lazy<byte[]> LargeImage = new(() => Http.NoisyPng(2400, 1800, 4));
 
     private static Task<HttpResponseMessage> PostLargeAsync(HttpClient client)
@@ -18,7 +17,8 @@ public sealed class BackpressureTests
     [Fact]
     public async Task Post_MoreConcurrentRequestsThanAllowed_ExtraGet503WithRetryAfterWhileHealthAnswers()
     {
-        using var factory = new FerApiFactory(("Fer:Limits:MaxConcurrentRequests", "1"), ("Fer:Limits:MaxQueuedRequests", "0"));
+        using var factory = new FerApiFactory(("Fer:Limits:MaxConcurrentRequests", "1"), ("Fer:Limits:MaxQueuedRequests", "0"),
+            ("Fer:Detection:TileProposalScore", "0"));
         var client = factory.CreateClient();
 
         var posts = Enumerable.Range(0, 6).Select(_ => PostLargeAsync(client)).ToArray();

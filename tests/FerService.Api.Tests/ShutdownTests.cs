@@ -45,6 +45,8 @@ public sealed class ShutdownTests
         var start = ServiceStart("--urls", $"http://127.0.0.1:{port}");
         start.Environment["Fer__Limits__ShutdownTimeout"] = "00:00:30";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // Every tile searched, so each noisy image stays in flight long enough for the signal to find them all running.
+        start.Environment["Fer__Detection__TileProposalScore"] = "0";
         using var service = Process.Start(start)!;
         service.OutputDataReceived += (_, _) => { };
         service.ErrorDataReceived += (_, _) => { };

@@ -20,6 +20,7 @@ internal sealed record PipelineSettings
     /// <summary>"256" (back-camera, the service's default) or "128" (front-camera short-range model).</summary>
     public string Detector { get; init; } = "256";
     public bool Tiling { get; init; } = true;
+    public float TileProposalScore { get; init; } = new DetectionOptions().TileProposalScore;
     public bool FlipAveraging { get; init; } = true;
     public int MaxBatchSize { get; init; } = 32;
 
@@ -45,6 +46,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
         {
             ModelPath = Path.Combine(Repository.Models, settings.DetectorFile),
             Tiling = settings.Tiling,
+            TileProposalScore = settings.TileProposalScore,
         });
         _classifier = new EmotionClassifier(Path.Combine(Repository.Models, "emotion-fer2013.json"), Sessions);
         Aligner = new FaceAligner(_classifier.Manifest.Input);

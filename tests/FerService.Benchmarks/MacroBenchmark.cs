@@ -41,6 +41,7 @@ internal sealed record MacroSettings
                 case "--optimization": pipeline = pipeline with { OptimizationLevel = Enum.Parse<GraphOptimizationLevel>(value, ignoreCase: true) }; break;
                 case "--detector": pipeline = pipeline with { Detector = value }; break;
                 case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
+                case "--tile-proposal-score": pipeline = pipeline with { TileProposalScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
                 case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
@@ -57,6 +58,7 @@ internal sealed record MacroSettings
         $"--Fer:Onnx:GraphOptimizationLevel={Pipeline.OptimizationLevel}",
         $"--Fer:Detection:ModelPath=models/{Pipeline.DetectorFile}",
         $"--Fer:Detection:Tiling={Pipeline.Tiling}",
+        Invariant($"--Fer:Detection:TileProposalScore={Pipeline.TileProposalScore}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
     ];
@@ -77,7 +79,8 @@ internal static class MacroBenchmark
         var scenes = Scenes.Build(settings.Images);
         var pasted = scenes.Sum(s => s.Faces.Count);
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} scenes {Scenes.Width}x{Scenes.Height} JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
-        Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}, flip averaging {settings.Pipeline.FlipAveraging}, "
+        Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}"
+            + Invariant($" (tile proposal score {settings.Pipeline.TileProposalScore})") + $", flip averaging {settings.Pipeline.FlipAveraging}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches)>();
@@ -86,12 +89,15 @@ internal static class MacroBenchmark
         {
             await using var pipeline = new BenchPipeline(settings.Pipeline);
             var found = 0;
-            foreach (var scene in scenes)
+            using (var views = new CountListener(InferenceMetrics.DetectorViewsInstrument))
             {
-                found += (await pipeline.Pipeline.AnalyzeAsync(scene.Encoded, BenchPipeline.Request, CancellationToken.None)).Faces.Count;
+                foreach (var scene in scenes)
+                {
+                    found += (await pipeline.Pipeline.AnalyzeAsync(scene.Encoded, BenchPipeline.Request, CancellationToken.None)).Faces.Count;
+                }
+                Console.WriteLine(Invariant($"bare pipeline finds {found} faces in the {pasted} pasted, {views.Mean:F2} detector runs per image"));
             }
-            Console.WriteLine(Invariant($"bare pipeline finds {found} faces in the {pasted} pasted"));
-            using var batches = new BatchSizes();
+            using var batches = new CountListener(InferenceMetrics.BatchSizeInstrument);
             foreach (var concurrency in settings.Concurrency)
             {
                 batches.Reset();
@@ -225,17 +231,17 @@ internal static class MacroBenchmark
         return Invariant($"{Faces} faces as one batch {batched:F2} ms, one by one {single:F2} ms: {single / batched:F1}x faster batched");
     }
 
-    /// <summary>Listens to the pipeline's batch-size histogram in process.</summary>
-    private sealed class BatchSizes : IDisposable
+    /// <summary>Listens to one of the pipeline's count histograms (batch sizes, detector runs per image) in process.</summary>
+    private sealed class CountListener : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly long[] _counts = new long[1025];
 
-        public BatchSizes()
+        public CountListener(string instrumentName)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == InferenceMetrics.MeterName && instrument.Name == InferenceMetrics.BatchSizeInstrument)
+                if (instrument.Meter.Name == InferenceMetrics.MeterName && instrument.Name == instrumentName)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

@@ -174,6 +174,24 @@ public sealed class DetectionTests
     }
 
     [Fact]
+    public void AnyProposalInTile_WeakCandidateCentredInTile_True()
+    {
+        List<BlazeFaceDecoder.Candidate> proposals = [new() { Score = 0.2f, CenterX = 400, CenterY = 300, Width = 30, Height = 30 }];
+        Assert.True(BlazeFaceDecoder.AnyProposalInTile(proposals, [], 320, 160, 320));
+        Assert.False(BlazeFaceDecoder.AnyProposalInTile(proposals, [], 0, 0, 320), "centre outside the tile");
+    }
+
+    [Fact]
+    public void AnyProposalInTile_WeakAnchorOfAFaceAlreadyFound_False()
+    {
+        List<BlazeFaceDecoder.Candidate> found = [new() { Score = 0.9f, CenterX = 410, CenterY = 310, Width = 60, Height = 60 }];
+        List<BlazeFaceDecoder.Candidate> proposals = [new() { Score = 0.3f, CenterX = 400, CenterY = 300, Width = 50, Height = 50 }];
+        Assert.False(BlazeFaceDecoder.AnyProposalInTile(proposals, found, 320, 160, 320));
+        proposals.Add(new() { Score = 0.3f, CenterX = 600, CenterY = 450, Width = 20, Height = 20 });
+        Assert.True(BlazeFaceDecoder.AnyProposalInTile(proposals, found, 320, 160, 320), "a second, unexplained weak candidate");
+    }
+
+    [Fact]
     public void LetterboxTile_MapsInputCornersToTileCorners()
     {
         var tile = Letterbox.Tile(320, 160, 320, Input);

@@ -160,6 +160,35 @@ public static class BlazeFaceDecoder
     /// large to the detector) and neighbours overlap by a quarter tile. None when the image is under 1.5 × the input size,
     /// where the whole-image view already resolves small faces.
     /// </summary>
+    /// <summary>
+    /// Whether a tile is worth a detector run: some weak candidate of the whole view is centred in it, and that
+    /// candidate is not just a weaker anchor of a face already found (its centre inside a found face's box).
+    /// </summary>
+    internal static bool AnyProposalInTile(List<Candidate> proposals, List<Candidate> found, int x, int y, int side)
+    {
+        foreach (var p in proposals)
+        {
+            if (p.CenterX < x || p.CenterX >= x + side || p.CenterY < y || p.CenterY >= y + side)
+            {
+                continue;
+            }
+            var explained = false;
+            foreach (var f in found)
+            {
+                if (Math.Abs(p.CenterX - f.CenterX) <= f.Width / 2 && Math.Abs(p.CenterY - f.CenterY) <= f.Height / 2)
+                {
+                    explained = true;
+                    break;
+                }
+            }
+            if (!explained)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static IReadOnlyList<(int X, int Y, int Side)> Tiles(int width, int height, int inputSize)
     {
         var longSide = Math.Max(width, height);

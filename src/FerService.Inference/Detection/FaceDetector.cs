@@ -35,6 +35,15 @@ public sealed class DetectionOptions
 
     /// <summary>Also look at overlapping half-size tiles of large images, so small faces are found (up to 6 extra detector runs).</summary>
     public bool Tiling { get; set; } = true;
+
+    /// <summary>
+    /// A tile is looked at only when the whole-image view has a weak candidate (score at least this, below the
+    /// detection threshold) centred in it: a face too small for the whole view still raises its anchors a little,
+    /// so tiles without any are skipped. A request's <c>minScore</c> below twice this lowers it to half that minScore.
+    /// 0 looks at every tile.
+    /// </summary>
+    [Range(0.0, 0.99)]
+    public float TileProposalScore { get; set; } = 0.07f;
 }
 
 /// <summary>Per-request detection settings, validated at the HTTP boundary.</summary>
@@ -59,6 +68,7 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     private readonly float _boxScale;
     private readonly float _boxShift;
     private readonly bool _tiling;
+    private readonly float _tileProposalScore;
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
 
@@ -74,6 +84,7 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         _boxScale = options.BoxScale;
         _boxShift = options.BoxShift;
         _tiling = options.Tiling;
+        _tileProposalScore = options.TileProposalScore;
         var input = _session.InputMetadata.Single();
         _inputName = input.Key;
         var dims = input.Value.Dimensions;
@@ -100,23 +111,34 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         var input = ArrayPool<float>.Shared.Rent(inputLength);
         try
         {
-            DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates);
-            if (_tiling)
+            IReadOnlyList<(int X, int Y, int Side)> tiles = _tiling ? BlazeFaceDecoder.Tiles(image.Width, image.Height, InputSize) : [];
+            // Proposals lie below the request's threshold (half of it at most, so a low minScore still leaves a band of them).
+            var everyTile = _tileProposalScore <= 0;
+            var proposalScore = tiles.Count > 0 && !everyTile ? Math.Min(_tileProposalScore, request.MinScore / 2) : request.MinScore;
+            var proposals = new List<BlazeFaceDecoder.Candidate>();
+            DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore,
+                candidates, proposalScore, proposals);
+            var views = 1;
+            foreach (var (x, y, side) in tiles)
             {
-                foreach (var (x, y, side) in BlazeFaceDecoder.Tiles(image.Width, image.Height, InputSize))
+                if (!everyTile && !BlazeFaceDecoder.AnyProposalInTile(proposals, candidates, x, y, side))
                 {
-                    var first = candidates.Count;
-                    DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates);
-                    // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
-                    for (var i = candidates.Count - 1; i >= first; i--)
+                    continue;
+                }
+                views++;
+                var first = candidates.Count;
+                DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates,
+                    request.MinScore, proposals);
+                // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
+                for (var i = candidates.Count - 1; i >= first; i--)
+                {
+                    if (CutByInnerEdge(candidates[i], x, y, side, image.Width, image.Height))
                     {
-                        if (CutByInnerEdge(candidates[i], x, y, side, image.Width, image.Height))
-                        {
-                            candidates.RemoveAt(i);
-                        }
+                        candidates.RemoveAt(i);
                     }
                 }
             }
+            InferenceMetrics.DetectorViews.Record(views);
         }
         finally
         {
@@ -140,8 +162,13 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         return faces;
     }
 
-    /// <summary>Runs the detector on one view of the image and adds its candidates in image pixels.</summary>
-    private void DetectView(RgbaImage image, Letterbox view, Memory<float> input, float minScore, List<BlazeFaceDecoder.Candidate> output)
+    /// <summary>
+    /// Runs the detector on one view of the image and adds its candidates in image pixels: those scoring at least
+    /// <paramref name="minScore"/> to <paramref name="output"/>, weaker ones down to <paramref name="proposalScore"/> to
+    /// <paramref name="proposals"/>.
+    /// </summary>
+    private void DetectView(RgbaImage image, Letterbox view, Memory<float> input, float minScore, List<BlazeFaceDecoder.Candidate> output,
+        float proposalScore, List<BlazeFaceDecoder.Candidate> proposals)
     {
         Preprocess(image, view, input.Span);
         using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, [1, InputSize, InputSize, 3]);
@@ -150,12 +177,22 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         for (var g = 0; g < _grids.Length; g++)
         {
             BlazeFaceDecoder.DecodeGrid(outputs[2 * g].GetTensorDataAsSpan<float>(), outputs[2 * g + 1].GetTensorDataAsSpan<float>(),
-                _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, minScore, output);
+                _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, proposalScore, output);
         }
+        var kept = first;
         for (var i = first; i < output.Count; i++)
         {
-            output[i] = BlazeFaceDecoder.ToImageSpace(output[i], view);
+            var candidate = BlazeFaceDecoder.ToImageSpace(output[i], view);
+            if (candidate.Score >= minScore)
+            {
+                output[kept++] = candidate;
+            }
+            else
+            {
+                proposals.Add(candidate);
+            }
         }
+        output.RemoveRange(kept, output.Count - kept);
     }
 
     /// <summary>One detector run on a prepared input with the raw outputs copied out (scores, boxes per grid): lets benchmarks time decoding alone.</summary>
