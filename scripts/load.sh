@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bounded load test on loopback: measures the service's capacity, then offers 4× that rate for 60 s and reports
 # requests served, 503s, other non-2xx (must be 0), p99 latency of the served ones, and RSS before/after.
-# Usage: scripts/load.sh [seconds, default 60]. Needs hey (Debian: apt-get install hey) and python3.
+# Usage: scripts/load.sh [seconds, default 60]; FER_LOAD_WARMUP=seconds of overload before RSS is read (default 300).
+# Needs hey (Debian: apt-get install hey) and python3.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
@@ -39,6 +40,14 @@ open(sys.argv[1], "wb").write(body)
 PY
 post=(-m POST -T "multipart/form-data; boundary=loadboundary" -D "$work/body.bin" "http://127.0.0.1:$port/api/emotions")
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+# Managed heap after the last GC (all generations) and thread-pool threads, from /metrics: if RSS climbs while these
+# stay flat, the growth is native (allocator, ONNX Runtime, Skia), not a managed leak.
+runtime() {
+  { curl -fs -m 5 "http://127.0.0.1:$port/metrics" || true; } | awk '
+    /^dotnet_gc_last_collection_heap_size_bytes\{/ { heap += $NF }
+    /^dotnet_thread_pool_thread_count(_total)?[ {]/ { threads = $NF }
+    END { if (threads == "") print "n/a"; else printf "%d/%d", heap / 1048576, threads }'
+}
 
 # Warm-up and capacity: as many requests as two closed-loop clients get through in 15 s.
 hey -z 15s -c 2 "${post[@]}" >"$work/capacity.txt"
@@ -46,27 +55,33 @@ capacity=$(awk '/Requests\/sec/ {print $2}' "$work/capacity.txt")
 rate=$(python3 -c "print(4 * $capacity)")
 workers=240
 per_worker=$(python3 -c "print(round($rate / $workers, 4))")
-# Warm-up under the same overload (40 s: with 20 s RSS still jumped ~45 % in the first 10 s of the run, then crept 6 %
-# in the next 110 s), so pools, threads and heaps reach their working size before RSS is read;
-# growth after that is what a leak would show.
+# Warm-up under the same overload, so pools, threads and heaps reach their working size before RSS is read; growth
+# after that is what a leak would show. A 10-minute run (`scripts/load.sh 600`) after 40 s of warm-up climbed for
+# ~4 minutes (393 → 475 MiB) and then stayed between 462 and 492 MiB for 6 minutes, the GC heap flat at 205–238 MiB:
+# hence 300 s (FER_LOAD_WARMUP overrides it).
+warmup="${FER_LOAD_WARMUP:-300}"
 rss_idle=$(rss)
-hey -z 40s -c "$workers" -q "$per_worker" -t 60 "${post[@]}" >/dev/null
+hey -z "${warmup}s" -c "$workers" -q "$per_worker" -t 60 "${post[@]}" >/dev/null
 rss_before=$(rss)
 hey -z "${seconds}s" -c "$workers" -q "$per_worker" -t 60 -o csv "${post[@]}" >"$work/load.csv" &
 hey_pid=$!
 # RSS every 10 s of the run: a leak climbs steadily, a heap settling to its working size levels off.
 series=""
+managed=""
 while kill -0 "$hey_pid" 2>/dev/null; do
   sleep 10
-  kill -0 "$hey_pid" 2>/dev/null && series="$series $(( $(rss) / 1024 ))"
+  if kill -0 "$hey_pid" 2>/dev/null; then
+    series="$series $(( $(rss) / 1024 ))"
+    managed="$managed $(runtime)"
+  fi
 done
 wait "$hey_pid"
 rss_after=$(rss)
 
-python3 - "$work/load.csv" "$capacity" "$rate" "$seconds" "$rss_before" "$rss_after" "$rss_idle" "$series" <<'PY'
+python3 - "$work/load.csv" "$capacity" "$rate" "$seconds" "$rss_before" "$rss_after" "$rss_idle" "$series" "$managed" "$warmup" <<'PY'
 import csv, sys
 path, capacity, rate, seconds, before, after, idle = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
-series = sys.argv[8].split()
+series, managed, warmup = sys.argv[8].split(), sys.argv[9].split(), sys.argv[10]
 served, overloaded, other, latencies = 0, 0, 0, []
 for row in csv.DictReader(open(path)):
     status = int(row["status-code"])
@@ -82,7 +97,8 @@ p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencie
 growth = (after - before) / before * 100
 print(f"capacity {capacity:.1f} req/s; offered {rate:.1f} req/s for {seconds} s")
 print(f"served {served}, 503 {overloaded}, other non-2xx {other}, p99 of served {p99 * 1000:.0f} ms")
-print(f"RSS idle {idle / 1024:.0f} MiB; after a 40 s overload warm-up {before / 1024:.0f} MiB; after the run {after / 1024:.0f} MiB ({growth:+.1f} %)")
+print(f"RSS idle {idle / 1024:.0f} MiB; after a {warmup} s overload warm-up {before / 1024:.0f} MiB; after the run {after / 1024:.0f} MiB ({growth:+.1f} %)")
 print(f"RSS every 10 s during the run (MiB): {' '.join(series)}")
+print(f"GC heap after the last collection (MiB) / thread-pool threads, same times: {' '.join(managed)}")
 sys.exit(1 if other else 0)
 PY

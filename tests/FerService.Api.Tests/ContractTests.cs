@@ -112,7 +112,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     }
 
     [Fact]
-    public async Task Metrics_AfterARequest_ExposePipelineQueueAndProviderInPrometheusFormat()
+    public async Task Metrics_AfterARequest_ExposePipelineQueueProviderAndRuntimeInPrometheusFormat()
     {
         var client = factory.CreateClient();
         using var content = Http.Multipart(("image", "face.png", Http.Png(60), "image/png"));
@@ -126,6 +126,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
             "fer_decode_duration_seconds_bucket", "fer_detect_duration_seconds_bucket", "fer_classify_duration_seconds_bucket",
             "fer_faces_per_image_bucket", "fer_classifier_batch_size_bucket", "fer_classifier_queue_wait_seconds_bucket",
             "fer_classifier_queue_length", "http_server_request_duration_seconds_bucket",
+            "fer_detector_views_per_image_bucket", "dotnet_process_memory_working_set_bytes", "dotnet_gc_heap_total_allocated_bytes", "dotnet_thread_pool_thread_count",
         })
         {
             Assert.Contains(series, text, StringComparison.Ordinal);

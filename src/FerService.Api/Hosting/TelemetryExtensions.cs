@@ -27,7 +27,10 @@ public sealed class ApiMetrics
 
 public static class TelemetryExtensions
 {
-    /// <summary>Metrics of ASP.NET Core (request counts by status, latency), Kestrel, the pipeline and the API, for Prometheus.</summary>
+    /// <summary>
+    /// Metrics of ASP.NET Core (request counts by status, latency), Kestrel, the pipeline, the API and the .NET runtime
+    /// (GC heap and collections, working set, thread pool: what tells a managed leak from native growth), for Prometheus.
+    /// </summary>
     public static IHostApplicationBuilder AddFerTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiMetrics>();
@@ -43,7 +46,7 @@ public static class TelemetryExtensions
             return listener;
         });
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(InferenceMetrics.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(InferenceMetrics.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
         return builder;
     }
