@@ -11,18 +11,21 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace FerService.Benchmarks;
 
-/// <summary>What the pipeline is built with; the defaults are the service's (appsettings.json).</summary>
+/// <summary>What the pipeline is built with; the defaults are read from the options classes, so they cannot drift from the service's.</summary>
 internal sealed record PipelineSettings
 {
-    public int IntraOpThreads { get; init; }
-    public bool Spinning { get; init; } = true;
-    public GraphOptimizationLevel OptimizationLevel { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+    private static readonly OnnxOptions Onnx = new();
+    private static readonly DetectionOptions Detection = new();
+
+    public int IntraOpThreads { get; init; } = Onnx.IntraOpThreads;
+    public bool Spinning { get; init; } = Onnx.IntraOpSpinning;
+    public GraphOptimizationLevel OptimizationLevel { get; init; } = Onnx.GraphOptimizationLevel;
     /// <summary>"256" (back-camera, the service's default) or "128" (front-camera short-range model).</summary>
     public string Detector { get; init; } = "256";
-    public bool Tiling { get; init; } = true;
-    public float TileProposalScore { get; init; } = new DetectionOptions().TileProposalScore;
-    public bool FlipAveraging { get; init; } = true;
-    public int MaxBatchSize { get; init; } = 32;
+    public bool Tiling { get; init; } = Detection.Tiling;
+    public float TileProposalScore { get; init; } = Detection.TileProposalScore;
+    public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
+    public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
 
     public string DetectorFile => Detector == "128" ? "face_detection_front_128x128_barracuda.onnx" : "face_detection_back_256x256_barracuda.onnx";
 }
