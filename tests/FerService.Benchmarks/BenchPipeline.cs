@@ -2,11 +2,11 @@ using FerService.Inference.Alignment;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
-using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FerService.Benchmarks;
@@ -30,52 +30,48 @@ internal sealed record PipelineSettings
     public string DetectorFile => Detector == "128" ? "face_detection_front_128x128_barracuda.onnx" : "face_detection_back_256x256_barracuda.onnx";
 }
 
-/// <summary>The bare pipeline, in process and without HTTP: the same classes the service registers, built by hand.</summary>
+/// <summary>The bare pipeline, in process and without HTTP: the service's own registrations, with options set in code.</summary>
 internal sealed class BenchPipeline : IAsyncDisposable
 {
-    private readonly BlazeFaceDetector _detector;
-    private readonly EmotionClassifier _classifier;
-    private readonly BatchScheduler _scheduler;
+    private readonly ServiceProvider _services;
 
     public BenchPipeline(PipelineSettings settings)
     {
-        Sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions
+        var services = new ServiceCollection();
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddEmotionPipeline();
+        services.Configure<OnnxOptions>(options =>
         {
-            IntraOpThreads = settings.IntraOpThreads,
-            IntraOpSpinning = settings.Spinning,
-            GraphOptimizationLevel = settings.OptimizationLevel,
-        }), NullLogger<OnnxSessionFactory>.Instance);
-        _detector = new BlazeFaceDetector(Sessions, new DetectionOptions
-        {
-            ModelPath = Path.Combine(Repository.Models, settings.DetectorFile),
-            Tiling = settings.Tiling,
-            TileProposalScore = settings.TileProposalScore,
+            options.IntraOpThreads = settings.IntraOpThreads;
+            options.IntraOpSpinning = settings.Spinning;
+            options.GraphOptimizationLevel = settings.OptimizationLevel;
         });
-        _classifier = new EmotionClassifier(Path.Combine(Repository.Models, "emotion-fer2013.json"), Sessions);
-        Aligner = new FaceAligner(_classifier.Manifest.Input);
-        _scheduler = new BatchScheduler(_classifier, new BatchingOptions { MaxBatchSize = settings.MaxBatchSize });
-        Pipeline = new EmotionPipeline(new SkiaImageDecoder(), _detector, Aligner, _scheduler, DecodeLimits.Default,
-            new PipelineOptions { FlipAveraging = settings.FlipAveraging });
+        services.Configure<DetectionOptions>(options =>
+        {
+            options.ModelPath = Path.Combine(Repository.Models, settings.DetectorFile);
+            options.Tiling = settings.Tiling;
+            options.TileProposalScore = settings.TileProposalScore;
+        });
+        services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, "emotion-fer2013.json"));
+        services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);
+        services.Configure<PipelineOptions>(options => options.FlipAveraging = settings.FlipAveraging);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        Pipeline = _services.GetRequiredService<EmotionPipeline>();
     }
 
-    public OnnxSessionFactory Sessions { get; }
+    public OnnxSessionFactory Sessions => _services.GetRequiredService<OnnxSessionFactory>();
 
     public EmotionPipeline Pipeline { get; }
 
-    public FaceAligner Aligner { get; }
+    public FaceAligner Aligner => _services.GetRequiredService<FaceAligner>();
 
-    public BlazeFaceDetector Detector => _detector;
+    public BlazeFaceDetector Detector => (BlazeFaceDetector)_services.GetRequiredService<IFaceDetector>();
 
-    public EmotionClassifier Classifier => _classifier;
+    public EmotionClassifier Classifier => (EmotionClassifier)_services.GetRequiredService<IEmotionClassifier>();
 
     public static AnalysisRequest Request { get; } = new(true, new DetectionRequest(0.6f, 50, 0));
 
-    public async ValueTask DisposeAsync()
-    {
-        await _scheduler.DisposeAsync().ConfigureAwait(false);
-        _classifier.Dispose();
-        _detector.Dispose();
-    }
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
 }
 
 /// <summary>Finds the repository (FerService.sln) above the binaries, its models and the FER2013 data under data/.</summary>

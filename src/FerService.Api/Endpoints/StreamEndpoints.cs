@@ -76,26 +76,25 @@ public static class StreamEndpoints
     {
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StreamConnections>();
-        // The stream's pipeline: the service's, or the same stages around the stream's own detector.
+        // The stream's own detector, when configured (a keyed singleton, so the container disposes it).
         builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
         {
-            var options = sp.GetRequiredService<IOptions<StreamOptions>>().Value;
-            if (string.IsNullOrEmpty(options.DetectorModelPath))
-            {
-                return sp.GetRequiredService<EmotionPipeline>();
-            }
             var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            var detector = new BlazeFaceDetector(sp.GetRequiredService<FerService.Inference.Onnx.OnnxSessionFactory>(), new DetectionOptions
+            return new BlazeFaceDetector(sp.GetRequiredService<FerService.Inference.Onnx.OnnxSessionFactory>(), new DetectionOptions
             {
-                ModelPath = Inference.FerModelOptions.Resolve(options.DetectorModelPath),
+                ModelPath = FerModelOptions.Resolve(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath!),
                 MinScore = detection.MinScore,
                 IouThreshold = detection.IouThreshold,
                 BoxScale = detection.BoxScale,
                 BoxShift = detection.BoxShift,
                 Tiling = false,
             });
-            return sp.GetRequiredService<Inference.PipelineFactory>().Create(detector);
         });
+        // The stream's pipeline: the service's, or the same stages around the stream's own detector.
+        builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
+            string.IsNullOrEmpty(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath)
+                ? sp.GetRequiredService<EmotionPipeline>()
+                : sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredKeyedService<BlazeFaceDetector>(PipelineKey)));
         return builder;
     }
 
