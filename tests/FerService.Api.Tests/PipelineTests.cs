@@ -15,12 +15,17 @@ namespace FerService.Api.Tests;
 public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper output) : IClassFixture<FerApiFactory>
 {
     private const double MatchIou = 0.4;
-    private const int FaceCount = 400;
+    /// <summary>Scene faces: with 400 the scene-vs-crop accuracy difference swung by ~4 points between two models that differ by ~0.7 on 1,600.</summary>
+    private const int FaceCount = 1600;
 
-    internal sealed record SceneOutcome(int Faces, int Scenes, double Found, double MeanIou, double FalseFacesPerImage, double AccuracyEndToEnd, double AccuracyCrops)
+    /// <param name="AccuracyEndToEnd">Over all faces, a missed face counting as wrong.</param>
+    /// <param name="AccuracyFoundEndToEnd">Over the found faces only, as classified from the scene.</param>
+    /// <param name="AccuracyFoundCrops">The same found faces, classified from their FER2013 crops.</param>
+    internal sealed record SceneOutcome(int Faces, int Scenes, double Found, double MeanIou, double FalseFacesPerImage, double AccuracyEndToEnd,
+        double AccuracyCrops, double AccuracyFoundEndToEnd, double AccuracyFoundCrops)
     {
         public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Faces} faces in {Scenes} scenes: found {Found:P2} (mean IoU {MeanIou:F3}), {FalseFacesPerImage:F3} false faces per image, accuracy end-to-end {AccuracyEndToEnd:P2} vs crops {AccuracyCrops:P2}");
+            $"{Faces} faces in {Scenes} scenes: found {Found:P2} (mean IoU {MeanIou:F3}), {FalseFacesPerImage:F3} false faces per image, accuracy end-to-end {AccuracyEndToEnd:P2} vs crops {AccuracyCrops:P2}; found faces: from the scene {AccuracyFoundEndToEnd:P2} vs their crops {AccuracyFoundCrops:P2}");
     }
 
     private static int Label(JsonElement face) =>
@@ -71,6 +76,7 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
         int faces = 0, found = 0, correctEndToEnd = 0, falseFaces = 0, scenes = 0;
         double iouSum = 0;
         var sceneRows = new List<int>();
+        var foundRows = new List<bool>();
         for (var next = 0; next < rows.Count;)
         {
             var perScene = Math.Min(random.Next(1, 5), rows.Count - next);
@@ -97,7 +103,8 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
                         bestIou = iou;
                     }
                 }
-                if (best >= 0 && bestIou >= MatchIou)
+                foundRows.Add(best >= 0 && bestIou >= MatchIou);
+                if (foundRows[^1])
                 {
                     matched[best] = true;
                     found++;
@@ -111,13 +118,16 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
             }
         }
         var crops = await ClassifyCropsAsync(client, split, sceneRows);
-        var correctCrops = 0;
+        int correctCrops = 0, correctFoundCrops = 0;
         for (var i = 0; i < sceneRows.Count; i++)
         {
-            correctCrops += crops[i] == split.Labels[sceneRows[i]] ? 1 : 0;
+            var correct = crops[i] == split.Labels[sceneRows[i]] ? 1 : 0;
+            correctCrops += correct;
+            correctFoundCrops += foundRows[i] ? correct : 0;
         }
-        return new SceneOutcome(faces, scenes, (double)found / faces, iouSum / Math.Max(1, found), (double)falseFaces / scenes,
-            (double)correctEndToEnd / faces, (double)correctCrops / faces);
+        var foundCount = Math.Max(1, found);
+        return new SceneOutcome(faces, scenes, (double)found / faces, iouSum / foundCount, (double)falseFaces / scenes,
+            (double)correctEndToEnd / faces, (double)correctCrops / faces, (double)correctEndToEnd / foundCount, (double)correctFoundCrops / foundCount);
     }
 
     [Fer2013Fact]
@@ -127,8 +137,9 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
         output.WriteLine(outcome.ToString());
         Assert.True(outcome.Found >= 0.97, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
         Assert.True(outcome.FalseFacesPerImage <= 0.05, $"{outcome.FalseFacesPerImage:F3} false faces per image");
-        Assert.True(Math.Abs(outcome.AccuracyEndToEnd - outcome.AccuracyCrops) <= 0.03,
-            $"end-to-end {outcome.AccuracyEndToEnd:P2} vs crops {outcome.AccuracyCrops:P2}");
+        // Misses are bounded above; here only how detection and alignment change the classification of the faces found.
+        Assert.True(Math.Abs(outcome.AccuracyFoundEndToEnd - outcome.AccuracyFoundCrops) <= 0.03,
+            $"found faces: from the scene {outcome.AccuracyFoundEndToEnd:P2} vs their crops {outcome.AccuracyFoundCrops:P2}");
     }
 
     [Fer2013Fact]
