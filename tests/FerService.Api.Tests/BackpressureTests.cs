@@ -39,6 +39,60 @@ public sealed class BackpressureTests
     }
 
     [Fact]
+    public async Task Post_BodyStalledPastRequestTimeout_Logged408NotServerError()
+    {
+        var directory = Directory.CreateTempSubdirectory("fer-logs-");
+        var logFile = Path.Combine(directory.FullName, "service.log");
+        var body = await Http.Multipart(("image", "face.png", Http.NoisyPng(64, 64, 1), "image/png")).ReadAsByteArrayAsync();
+        using (var factory = FerApiFactory.OnKestrel(("Fer:Limits:RequestTimeout", "00:00:01"), ("Serilog:MinimumLevel:Default", "Information"),
+            ("Serilog:Using:0", "Serilog.Sinks.File"), ("Serilog:WriteTo:0:Name", "File"), ("Serilog:WriteTo:0:Args:path", logFile)))
+        {
+            var address = factory.CreateClient().BaseAddress!;
+            // A raw socket, so the body can stop half way: the headers announce the whole length, half of it is sent.
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(address.Host, address.Port);
+            var stream = socket.GetStream();
+            var head = $"POST /api/emotions HTTP/1.1\r\nHost: test\r\nContent-Type: multipart/form-data; boundary=\"{Boundary(body)}\"\r\nContent-Length: {body.Length}\r\n\r\n";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+            await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+
+            // Kestrel closes the connection (the body is incomplete); the server must not take it for its own failure.
+            using var ended = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                while (await stream.ReadAsync(new byte[4096], ended.Token) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
+            // The request is logged once the server has unwound it, which can follow the close by a moment.
+            for (var attempt = 0; attempt < 100 && !ReadShared(logFile).Contains("HTTP POST /api/emotions responded", StringComparison.Ordinal); attempt++)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        var log = ReadShared(logFile);
+        directory.Delete(true);
+        Assert.Contains("HTTP POST /api/emotions responded 408", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("responded 500", log, StringComparison.Ordinal);
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        return reader.ReadToEnd();
+    }
+
+    private static string Boundary(byte[] multipart)
+    {
+        var firstLine = System.Text.Encoding.ASCII.GetString(multipart, 0, Array.IndexOf(multipart, (byte)'\r'));
+        return firstLine[2..];
+    }
+
+    [Fact]
     public async Task Post_OverRequestTimeout_Returns504Problem()
     {
         // 12 megapixels that compress to a few kilobytes: uploaded at once, then slow to decode and search (every tile:

@@ -266,6 +266,14 @@ internal static class UploadReader
         {
             return ([], Problems.BadRequest($"The JSON body is malformed: {e.Message}"));
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The deadline fell while the body was still arriving. The timeout middleware lets a cancelled body read through
+            // (it was logged as a 500 with a stack trace); Kestrel closes the half-read connection either way, but the
+            // service records a client timeout, not a failure of its own.
+            return ([], Problems.Create(StatusCodes.Status408RequestTimeout, "Request timeout",
+                $"The request body did not arrive within {limits.RequestTimeout.TotalSeconds:0.###} s."));
+        }
     }
 
     private static async Task<(List<Upload>, ProblemDetails?)> ReadMultipartAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
