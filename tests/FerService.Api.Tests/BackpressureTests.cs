@@ -5,7 +5,7 @@ namespace FerService.Api.Tests;
 
 public sealed class BackpressureTests
 {
-    /// <summary>A large noisy photo-sized PNG: slow enough to decode and search (every tile) that concurrent requests overlap.</summary>
+    /// <summary>A large noisy photo-sized PNG.</summary>
     private static readonly Lazy<byte[]> LargeImage = new(() => Http.NoisyPng(2400, 1800, 4));
 
     private static Task<HttpResponseMessage> PostLargeAsync(HttpClient client)
@@ -17,21 +17,32 @@ public sealed class BackpressureTests
     [Fact]
     public async Task Post_MoreConcurrentRequestsThanAllowed_ExtraGet503WithRetryAfterWhileHealthAnswers()
     {
-        using var factory = new FerApiFactory(("Fer:Limits:MaxConcurrentRequests", "1"), ("Fer:Limits:MaxQueuedRequests", "0"),
-            ("Fer:Detection:TileProposalScore", "0"));
+        using var factory = FerApiFactory.OnKestrel(("Fer:Limits:MaxConcurrentRequests", "1"), ("Fer:Limits:MaxQueuedRequests", "1"));
         var client = factory.CreateClient();
+        // The admitted request holds the one slot while its body is half sent, however fast the pipeline is.
+        using var held = await HalfSentUpload.StartAsync(client.BaseAddress!, SmallUpload());
+        await Task.Delay(TimeSpan.FromSeconds(1));
 
-        var posts = Enumerable.Range(0, 6).Select(_ => PostLargeAsync(client)).ToArray();
+        var posts = Enumerable.Range(0, 4).Select(_ => PostLargeAsync(client)).ToArray();
         var live = await client.GetAsync("/health/live");
-        var responses = await Task.WhenAll(posts);
+        // One waits in the queue; the other three are turned away at once.
+        var pending = posts.ToList();
+        var rejected = new List<HttpResponseMessage>();
+        while (rejected.Count < 3)
+        {
+            var done = await Task.WhenAny(pending).WaitAsync(TimeSpan.FromSeconds(30));
+            pending.Remove(done);
+            rejected.Add(await done);
+        }
+        await held.FinishAsync();
+        var queued = Assert.Single(await Task.WhenAll(pending));
 
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
-        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
-        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
-        var rejected = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToArray();
-        Assert.NotEmpty(rejected);
+        Assert.StartsWith("HTTP/1.1 200", await held.ReadStatusLineAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
         foreach (var response in rejected)
         {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Equal(503, (await response.JsonAsync()).GetProperty("status").GetInt32());
@@ -43,30 +54,12 @@ public sealed class BackpressureTests
     {
         var directory = Directory.CreateTempSubdirectory("fer-logs-");
         var logFile = Path.Combine(directory.FullName, "service.log");
-        var body = await Http.Multipart(("image", "face.png", Http.NoisyPng(64, 64, 1), "image/png")).ReadAsByteArrayAsync();
         using (var factory = FerApiFactory.OnKestrel(("Fer:Limits:RequestTimeout", "00:00:01"), ("Serilog:MinimumLevel:Default", "Information"),
             ("Serilog:Using:0", "Serilog.Sinks.File"), ("Serilog:WriteTo:0:Name", "File"), ("Serilog:WriteTo:0:Args:path", logFile)))
         {
-            var address = factory.CreateClient().BaseAddress!;
-            // A raw socket, so the body can stop half way: the headers announce the whole length, half of it is sent.
-            using var socket = new System.Net.Sockets.TcpClient();
-            await socket.ConnectAsync(address.Host, address.Port);
-            var stream = socket.GetStream();
-            var head = $"POST /api/emotions HTTP/1.1\r\nHost: test\r\nContent-Type: multipart/form-data; boundary=\"{Boundary(body)}\"\r\nContent-Length: {body.Length}\r\n\r\n";
-            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
-            await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
-
             // Kestrel closes the connection (the body is incomplete); the server must not take it for its own failure.
-            using var ended = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                while (await stream.ReadAsync(new byte[4096], ended.Token) > 0)
-                {
-                }
-            }
-            catch (IOException)
-            {
-            }
+            using var stalled = await HalfSentUpload.StartAsync(factory.CreateClient().BaseAddress!, SmallUpload());
+            await stalled.WaitForCloseAsync(TimeSpan.FromSeconds(15));
             // The request is logged once the server has unwound it, which can follow the close by a moment.
             for (var attempt = 0; attempt < 100 && !ReadShared(logFile).Contains("HTTP POST /api/emotions responded", StringComparison.Ordinal); attempt++)
             {
@@ -86,11 +79,7 @@ public sealed class BackpressureTests
         return reader.ReadToEnd();
     }
 
-    private static string Boundary(byte[] multipart)
-    {
-        var firstLine = System.Text.Encoding.ASCII.GetString(multipart, 0, Array.IndexOf(multipart, (byte)'\r'));
-        return firstLine[2..];
-    }
+    private static MultipartFormDataContent SmallUpload() => Http.Multipart(("image", "face.png", Http.NoisyPng(64, 64, 1), "image/png"));
 
     [Fact]
     public async Task Post_OverRequestTimeout_Returns504Problem()
