@@ -5,15 +5,6 @@ namespace FerService.Api.Tests;
 
 public sealed class BackpressureTests
 {
-    /// <summary>A large noisy photo-sized PNG.</summary>
-    private static readonly Lazy<byte[]> LargeImage = new(() => Http.NoisyPng(2400, 1800, 4));
-
-    private static Task<HttpResponseMessage> PostLargeAsync(HttpClient client)
-    {
-        var content = Http.Multipart(("image", "large.png", LargeImage.Value, "image/png"));
-        return client.PostAsync("/api/emotions", content);
-    }
-
     [Fact]
     public async Task Post_MoreConcurrentRequestsThanAllowed_ExtraGet503WithRetryAfterWhileHealthAnswers()
     {
@@ -23,7 +14,7 @@ public sealed class BackpressureTests
         using var held = await HalfSentUpload.StartAsync(client.BaseAddress!, SmallUpload());
         await Task.Delay(TimeSpan.FromSeconds(1));
 
-        var posts = Enumerable.Range(0, 4).Select(_ => PostLargeAsync(client)).ToArray();
+        var posts = Enumerable.Range(0, 4).Select(_ => client.PostAsync("/api/emotions", SmallUpload())).ToArray();
         var live = await client.GetAsync("/health/live");
         // One waits in the queue; the other three are turned away at once.
         var pending = posts.ToList();
@@ -54,8 +45,7 @@ public sealed class BackpressureTests
     {
         var directory = Directory.CreateTempSubdirectory("fer-logs-");
         var logFile = Path.Combine(directory.FullName, "service.log");
-        using (var factory = FerApiFactory.OnKestrel(("Fer:Limits:RequestTimeout", "00:00:01"), ("Serilog:MinimumLevel:Default", "Information"),
-            ("Serilog:Using:0", "Serilog.Sinks.File"), ("Serilog:WriteTo:0:Name", "File"), ("Serilog:WriteTo:0:Args:path", logFile)))
+        using (var factory = FerApiFactory.OnKestrel([("Fer:Limits:RequestTimeout", "00:00:01"), .. FerApiFactory.FileLogging(logFile, "Information")]))
         {
             // Kestrel closes the connection (the body is incomplete); the server must not take it for its own failure.
             using var stalled = await HalfSentUpload.StartAsync(factory.CreateClient().BaseAddress!, SmallUpload());

@@ -21,6 +21,15 @@ public class FerApiFactory : WebApplicationFactory<Program>
 
     internal FerApiFactory(params (string Key, string Value)[] settings) => _settings = settings;
 
+    /// <summary>Settings that send the service's log to a file from the given level on, for tests that read it.</summary>
+    public static (string Key, string Value)[] FileLogging(string path, string minimumLevel) =>
+    [
+        ("Serilog:MinimumLevel:Default", minimumLevel),
+        ("Serilog:Using:0", "Serilog.Sinks.File"),
+        ("Serilog:WriteTo:0:Name", "File"),
+        ("Serilog:WriteTo:0:Args:path", path),
+    ];
+
     /// <summary>The service on real Kestrel (an ephemeral loopback port), for behaviour only a real server has.</summary>
     public static FerApiFactory OnKestrel(params (string Key, string Value)[] settings)
     {

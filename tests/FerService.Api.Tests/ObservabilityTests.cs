@@ -41,11 +41,7 @@ public sealed partial class ObservabilityTests : IDisposable
         var logFile = Path.Combine(_directory, "service.log");
         var png = Http.Png(90);
         var base64 = Convert.ToBase64String(png);
-        using (var factory = new FerApiFactory(
-            ("Serilog:MinimumLevel:Default", "Debug"),
-            ("Serilog:Using:0", "Serilog.Sinks.File"),
-            ("Serilog:WriteTo:0:Name", "File"),
-            ("Serilog:WriteTo:0:Args:path", logFile)))
+        using (var factory = new FerApiFactory(FerApiFactory.FileLogging(logFile, "Debug")))
         {
             var client = factory.CreateClient();
             using var multipart = Http.Multipart(("image", "secret-name.png", png, "image/png"));

@@ -156,11 +156,6 @@ public static class BlazeFaceDecoder
     internal static DetectedFace ToImage(in Candidate c, Letterbox letterbox) => ToFace(ToImageSpace(c, letterbox), 1f, 0f);
 
     /// <summary>
-    /// Square tiles for a second, closer look at large images: each covers half the long side (so faces appear twice as
-    /// large to the detector) and neighbours overlap by a quarter tile. None when the image is under 1.5 × the input size,
-    /// where the whole-image view already resolves small faces.
-    /// </summary>
-    /// <summary>
     /// Whether a tile is worth a detector run: some weak candidate of the whole view is centred in it, and that
     /// candidate is not just a weaker anchor of a face already found (its centre inside a found face's box).
     /// </summary>
@@ -189,6 +184,11 @@ public static class BlazeFaceDecoder
         return false;
     }
 
+    /// <summary>
+    /// Square tiles for a second, closer look at large images: each covers half the long side (so faces appear twice as
+    /// large to the detector) and neighbours overlap by a quarter tile. None when the image is under 1.5 × the input size,
+    /// where the whole-image view already resolves small faces.
+    /// </summary>
     public static IReadOnlyList<(int X, int Y, int Side)> Tiles(int width, int height, int inputSize)
     {
         var longSide = Math.Max(width, height);
