@@ -106,6 +106,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             double lossSum = 0;
             long seen = 0, correct = 0;
             var phases = new double[4];
+            var learningRate = 0.0;
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
                 var progress = Math.Max((double)step / plannedSteps, budgetSeconds is { } b ? clock.Elapsed.TotalSeconds / b : 0);
@@ -114,7 +115,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                     finished = true;
                     break;
                 }
-                SetLearningRate(optimizer, LearningRateAt(progress));
+                learningRate = LearningRateAt(progress);
+                SetLearningRate(optimizer, learningRate);
                 var count = Math.Min(options.BatchSize, order.Length - start);
                 using var scope = NewDisposeScope();
                 var indices = tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
@@ -161,7 +163,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             var seconds = epochClock.Elapsed.TotalSeconds;
             epochLog.Add(new EpochLog(epoch, Math.Round(lossSum / seen, 4), Math.Round((double)correct / seen, 4), Math.Round(Math.Max(accuracy, emaAccuracy), 4), Math.Round(seconds, 1)));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch,3}  loss {lossSum / seen:F4}  train-acc {(double)correct / seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {LearningRateAt(Math.Min(1, (double)step / plannedSteps)):F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
+                $"epoch {epoch,3}  loss {lossSum / seen:F4}  train-acc {(double)correct / seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {learningRate:F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
         }
 
         LoadState(model, bestState!);
