@@ -41,6 +41,8 @@ internal sealed record TrainOptions
     /// gap halved and PublicTest rose 68.54 % → 69.18 %.
     /// </summary>
     public double EraseProbability { get; init; } = 0.5;
+    /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
+    public bool BFloat16 { get; init; }
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }
@@ -84,7 +86,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         using var model = NewModel();
         using var ema = NewModel();
         CopyState(model, ema);
-        log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads");
+        using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
+        log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}");
 
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
@@ -124,11 +127,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 var batch = Normalise(Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, random), mean, std);
                 var batchTargets = targets.index_select(0, indices);
                 phases[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
-                var logits = model.forward(batch);
+                var logits = shadow is null ? model.forward(batch) : shadow.Forward(batch);
                 var loss = -(batchTargets * nn.functional.log_softmax(logits, 1)).sum(1).mean();
                 phases[1] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
                 optimizer.zero_grad();
                 loss.backward();
+                shadow?.CollectGradients();
                 phases[2] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
                 optimizer.step();
                 UpdateEma(model, ema, options.EmaDecay);
@@ -259,7 +263,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["input"] = "48x48 grey, scaled to [0,1], normalised with the Training pixel mean/std",
         ["augmentation"] = $"per sample: random {options.TrainCrop}x{options.TrainCrop} crop plus ±4 px shift, horizontal flip, ±10° rotation, 0.9–1.1 scale (one affine_grid + grid_sample), contrast 0.8–1.2, brightness ±0.1{(options.EraseProbability > 0 ? $", random erasing (p {options.EraseProbability:0.##}, 2–20 % of the face, noise fill)" : "")}; evaluation on the full 48x48 face",
         ["loss"] = $"soft cross-entropy; target = {1 - options.FerPlusWeight:0.##} × (label smoothed {options.LabelSmoothing}) + {options.FerPlusWeight:0.##} × FER+ vote distribution (where votes exist)",
-        ["optimiser"] = string.Create(CultureInfo.InvariantCulture, $"SGD nesterov momentum 0.9, weight decay {options.WeightDecay}, batch {options.BatchSize}"),
+        ["optimiser"] = string.Create(CultureInfo.InvariantCulture, $"SGD nesterov momentum 0.9, weight decay {options.WeightDecay}, batch {options.BatchSize}{(options.BFloat16 ? "; bf16 mixed precision (fp32 master weights and BatchNorm)" : "")}"),
         ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
         ["selection"] = $"best PublicTest accuracy, evaluated every epoch: {bestSource}",

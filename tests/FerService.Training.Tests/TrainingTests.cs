@@ -75,8 +75,10 @@ public sealed class TrainingTests : IDisposable
         Assert.Equal([-1L, 1, 48, 48], session.InputMetadata[OnnxExporter.InputName].Dimensions.Select(d => (long)d));
     }
 
-    [Fact]
-    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision)
     {
         var data = WriteSyntheticCsv(training: 70, publicTest: 21, privateTest: 7);
         var models = Path.Combine(_directory, "models");
@@ -84,7 +86,7 @@ public sealed class TrainingTests : IDisposable
         using var error = new StringWriter();
 
         var trained = Cli.Run(["train", "--data", data, "--out", models, "--epochs", "2", "--max-steps", "4", "--batch", "16",
-            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1"], output, error);
+            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision], output, error);
 
         Assert.True(trained == 0, error.ToString());
         Assert.Contains("epoch   1", output.ToString(), StringComparison.Ordinal);
@@ -104,6 +106,63 @@ public sealed class TrainingTests : IDisposable
         // train's own PublicTest accuracy and evaluate's (ORT, service preprocessing) must agree.
         Assert.Equal(card.Metrics.Accuracy, json.RootElement.GetProperty("accuracy").GetDouble(), 3);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_directory, "report"), "*.svg"));
+    }
+
+    [Fact]
+    public void BFloat16Shadow_OneStep_LogitsAndGradientsFollowFp32()
+    {
+        random.manual_seed(11);
+        EmotionNet NewNet() => new("8,M,16,M", 7, 0, 0, hidden: 12);
+        using var master = NewNet();
+        using var reference = NewNet();
+        using (no_grad())
+        {
+            foreach (var (to, from) in reference.parameters().Zip(master.parameters()))
+            {
+                to.copy_(from);
+            }
+        }
+        using var shadow = new BFloat16Shadow(master, NewNet);
+        using var input = randn(6, 1, 48, 48);
+        using var labels = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
+
+        reference.train();
+        using var expected = reference.forward(input);
+        nn.functional.cross_entropy(expected, labels).backward();
+        using var actual = shadow.Forward(input);
+        nn.functional.cross_entropy(actual, labels).backward();
+        shadow.CollectGradients();
+
+        Assert.Equal(ScalarType.Float32, actual.dtype);
+        Assert.True((actual - expected).abs().max().item<float>() < 0.05f, "bf16 logits drifted from fp32");
+        // bf16 keeps ~3 significant digits, so gradients must point the same way, not match bit for bit. Per tensor the
+        // noise can be large where a gradient is small (the first conv, feeding BatchNorm, measured cosine ~0.5); the
+        // whole gradient vector must agree (measured 0.95; a lost or misplaced gradient reads near 0).
+        var pairs = master.parameters().Zip(reference.parameters()).ToArray();
+        foreach (var (fromShadow, fromReference) in pairs)
+        {
+            var cosine = nn.functional.cosine_similarity(fromShadow.grad!.flatten(), fromReference.grad!.flatten(), dim: 0).item<float>();
+            Assert.True(cosine > 0.3f, $"gradient cosine {cosine} over {fromShadow.numel()} values");
+        }
+        using var all = cat(pairs.Select(p => p.First.grad!.flatten()).ToArray());
+        using var allReference = cat(pairs.Select(p => p.Second.grad!.flatten()).ToArray());
+        var overall = nn.functional.cosine_similarity(all, allReference, dim: 0).item<float>();
+        Assert.True(overall > 0.9f, $"whole-gradient cosine {overall}");
+        // BatchNorm statistics gathered by the bf16 copy reach the master.
+        var masterMean = master.Layers.OfType<BatchNorm2d>().First().running_mean!;
+        var referenceMean = reference.Layers.OfType<BatchNorm2d>().First().running_mean!;
+        Assert.True((masterMean - referenceMean).abs().max().item<float>() < 1e-2f);
+        Assert.True(masterMean.abs().max().item<float>() > 0);
+    }
+
+    [Fact]
+    public void Train_UnknownPrecision_FailsWithMessage()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = Cli.Run(["train", "--data", WriteSyntheticCsv(7, 7), "--precision", "fp16"], output, error);
+        Assert.Equal(1, code);
+        Assert.Contains("--precision must be fp32 or bf16", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
