@@ -32,23 +32,13 @@ internal sealed class BFloat16Shadow : IDisposable
         shadowParameters = [.. shadow.parameters()];
         masterBuffers = [.. master.buffers()];
         shadowBuffers = [.. shadow.buffers()];
-        using var _ = no_grad();
-        for (var i = 0; i < masterBuffers.Length; i++)
-        {
-            shadowBuffers[i].copy_(masterBuffers[i]);
-        }
+        CopyAll(masterBuffers, shadowBuffers);
     }
 
     /// <summary>Training-mode forward pass with the master's current weights; returns fp32 logits.</summary>
     public Tensor Forward(Tensor batch)
     {
-        using (no_grad())
-        {
-            for (var i = 0; i < masterParameters.Length; i++)
-            {
-                shadowParameters[i].copy_(masterParameters[i]);
-            }
-        }
+        CopyAll(masterParameters, shadowParameters);
         shadow.train();
         return shadow.forward(batch.to(ScalarType.BFloat16)).to(ScalarType.Float32);
     }
@@ -60,14 +50,18 @@ internal sealed class BFloat16Shadow : IDisposable
         {
             masterParameters[i].grad = shadowParameters[i].grad!.to(ScalarType.Float32);
         }
-        using (no_grad())
-        {
-            for (var i = 0; i < masterBuffers.Length; i++)
-            {
-                masterBuffers[i].copy_(shadowBuffers[i]);
-            }
-        }
+        CopyAll(shadowBuffers, masterBuffers);
         shadow.zero_grad();
+    }
+
+    /// <summary>Element-wise copy between the two nets' matching tensors; copy_ converts the dtype.</summary>
+    private static void CopyAll(Tensor[] from, Tensor[] to)
+    {
+        using var _ = no_grad();
+        for (var i = 0; i < from.Length; i++)
+        {
+            to[i].copy_(from[i]);
+        }
     }
 
     public void Dispose() => shadow.Dispose();
