@@ -19,7 +19,7 @@ COPY src/FerService.Api/FerService.Api.csproj src/FerService.Api/
 RUN dotnet restore src/FerService.Api/FerService.Api.csproj
 COPY src/FerService.Inference/ src/FerService.Inference/
 COPY src/FerService.Api/ src/FerService.Api/
-COPY models/emotion-fer2013.onnx models/emotion-fer2013.json models/
+COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/
 COPY --from=models /src/models/ models/
 RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-restore -o /app
 

@@ -12,7 +12,7 @@ trap cleanup EXIT
 bash "$root/scripts/fetch-models.sh"
 rm -rf "$out"
 dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -o "$out"
-for model in emotion-fer2013.onnx emotion-fer2013.json face_detection_back_256x256_barracuda.onnx; do
+for model in emotion-fer2013.onnx emotion-fer2013.json emotion-fer2013-int8.onnx emotion-fer2013-int8.json face_detection_back_256x256_barracuda.onnx; do
   [ -f "$out/models/$model" ] || { echo "container-check: $model missing from the publish output" >&2; exit 1; }
 done
 chmod -R a-w "$out/models"

@@ -18,38 +18,52 @@ internal static class OnnxExporter
         var current = InputName;
         foreach (var layer in model.Layers)
         {
-            current = layer switch
-            {
-                Conv2d conv => graph.Node("Conv",
-                    [current, Weights(graph, "conv_w", conv.weight!)],
-                    graph.Unique("conv"),
-                    ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 1, 1 })),
-                BatchNorm2d bn => graph.Node("BatchNormalization",
-                    [current, Weights(graph, "bn_scale", bn.weight!), Weights(graph, "bn_bias", bn.bias!),
-                     Weights(graph, "bn_mean", bn.running_mean!), Weights(graph, "bn_var", bn.running_var!)],
-                    graph.Unique("bn"), ("epsilon", (float)EmotionNet.BatchNormEpsilon)),
-                ReLU => graph.Node("Relu", [current], graph.Unique("relu")),
-                MaxPool2d => graph.Node("MaxPool", [current], graph.Unique("pool"),
-                    ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 })),
-                AdaptiveAvgPool2d => graph.Node("GlobalAveragePool", [current], graph.Unique("gap")),
-                Flatten => graph.Node("Flatten", [current], graph.Unique("flat"), ("axis", 1L)),
-                Dropout => current,
-                Linear linear => graph.Node("Gemm",
-                    [current, Weights(graph, "fc_w", linear.weight!), Weights(graph, "fc_b", linear.bias!)],
-                    graph.Unique("fc"), ("transB", 1L)),
-                _ => throw new NotSupportedException($"Export does not know layer type {layer.GetType().Name}."),
-            };
+            current = FloatLayer(graph, layer, current);
         }
-        // Rename the last value to the public output name with an Identity node.
+        return Finish(graph, current, classes);
+    }
+
+    /// <summary>One layer in float32; returns the name of its output.</summary>
+    public static string FloatLayer(OnnxGraphBuilder graph, nn.Module layer, string current) => layer switch
+    {
+        Conv2d conv => graph.Node("Conv",
+            [current, Weights(graph, "conv_w", conv.weight!)],
+            graph.Unique("conv"), ConvAttributes),
+        BatchNorm2d bn => graph.Node("BatchNormalization",
+            [current, Weights(graph, "bn_scale", bn.weight!), Weights(graph, "bn_bias", bn.bias!),
+             Weights(graph, "bn_mean", bn.running_mean!), Weights(graph, "bn_var", bn.running_var!)],
+            graph.Unique("bn"), ("epsilon", (float)EmotionNet.BatchNormEpsilon)),
+        ReLU => graph.Node("Relu", [current], graph.Unique("relu")),
+        MaxPool2d => graph.Node("MaxPool", [current], graph.Unique("pool"), PoolAttributes),
+        AdaptiveAvgPool2d => graph.Node("GlobalAveragePool", [current], graph.Unique("gap")),
+        Flatten => graph.Node("Flatten", [current], graph.Unique("flat"), ("axis", 1L)),
+        Dropout => current,
+        Linear linear => graph.Node("Gemm",
+            [current, Weights(graph, "fc_w", linear.weight!), Weights(graph, "fc_b", linear.bias!)],
+            graph.Unique("fc"), ("transB", 1L)),
+        _ => throw new NotSupportedException($"Export does not know layer type {layer.GetType().Name}."),
+    };
+
+    public static readonly (string, object)[] ConvAttributes =
+        [("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 1, 1 })];
+
+    public static readonly (string, object)[] PoolAttributes =
+        [("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 })];
+
+    /// <summary>Renames the last value to the public output name with an Identity node and builds the model.</summary>
+    public static byte[] Finish(OnnxGraphBuilder graph, string current, int classes)
+    {
         graph.Node("Identity", [current], OutputName);
         graph.Output(OutputName, "batch", classes);
         return graph.Build("emotion_fer2013", "FerService.Training");
     }
 
-    private static string Weights(OnnxGraphBuilder graph, string prefix, Tensor tensor)
+    public static float[] Values(Tensor tensor)
     {
         using var _ = no_grad();
-        var values = tensor.detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
-        return graph.Initializer(graph.Unique(prefix), values, tensor.shape);
+        return tensor.detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
     }
+
+    private static string Weights(OnnxGraphBuilder graph, string prefix, Tensor tensor) =>
+        graph.Initializer(graph.Unique(prefix), Values(tensor), tensor.shape);
 }

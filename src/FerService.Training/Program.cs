@@ -22,6 +22,7 @@ namespace FerService.Training
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
 
+            train and export write emotion-fer2013.onnx/.json and its int8 twin emotion-fer2013-int8.onnx/.json.
             --data defaults to data/fer2013.csv or data/fer2013.csv.gz.
             """;
 

@@ -60,6 +60,11 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     public const string ModelFileName = "emotion-fer2013.onnx";
     public const string ManifestFileName = "emotion-fer2013.json";
     public const string CheckpointFileName = "emotion-fer2013.ckpt";
+    public const string Int8ModelFileName = "emotion-fer2013-int8.onnx";
+    public const string Int8ManifestFileName = "emotion-fer2013-int8.json";
+
+    /// <summary>Training rows whose activation ranges set the int8 model's quantisation (evenly spread over the split).</summary>
+    private const int CalibrationRows = 2048;
 
     public ModelManifest Run()
     {
@@ -173,45 +178,74 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         LoadState(model, bestState!);
         DisposeState(bestState);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {bestAccuracy:P2} from {bestSource}"));
-        var manifest = Finish(model, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog, bestSource);
-        return manifest;
+        return Finish(model, trainImages, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog, bestSource);
     }
 
-    /// <summary>Re-exports a saved checkpoint: PublicTest metrics, temperature, ONNX and card (without the training log).</summary>
+    /// <summary>Re-exports a saved checkpoint: PublicTest metrics, temperature, both ONNX models and cards (without the training log).</summary>
     public ModelManifest Export(string checkpointPath)
     {
         torch.set_num_threads(options.Threads);
         var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"]);
         var (mean, std) = PixelStatistics(splits["Training"]);
         var validation = splits["PublicTest"];
+        using var trainImages = ToTensor(splits["Training"]);
         using var validationImages = Normalise(ToTensor(validation), mean, std);
         using var model = NewModel();
         model.load(checkpointPath);
-        return Finish(model, validation, validationImages, mean, std, 0, [], $"checkpoint {Path.GetFileName(checkpointPath)}");
+        return Finish(model, trainImages, validation, validationImages, mean, std, 0, [], $"checkpoint {Path.GetFileName(checkpointPath)}");
     }
 
     private EmotionNet NewModel() => new(options.Architecture, Classes, options.FeatureDropout, options.HeadDropout);
 
-    private ModelManifest Finish(EmotionNet model, Fer2013Split validation, Tensor validationImages, double mean, double std,
+    /// <summary>
+    /// Writes the float32 model and card, then the int8 one: calibrated on Training rows, measured on PublicTest
+    /// through ONNX Runtime (TorchSharp cannot run it), with a temperature of its own. Returns the float32 card.
+    /// </summary>
+    private ModelManifest Finish(EmotionNet model, Tensor trainImages, Fer2013Split validation, Tensor validationImages, double mean, double std,
         double wallSeconds, List<EpochLog> epochLog, string bestSource)
     {
+        model.eval();
         var logits = Logits(model, validationImages);
-        var flipped = Logits(model, validationImages.flip(3));
+        using var flippedImages = validationImages.flip(3);
+        var flipped = Logits(model, flippedImages);
+        var (cardMean, cardStd) = (Math.Round(mean, 4), Math.Round(std, 4));
+        var manifest = WriteCard(model, ModelFileName, ManifestFileName, "fer2013-vgg", OnnxExporter.Export(model, Side, Side, Classes),
+            logits, flipped, validation, cardMean, cardStd, wallSeconds, epochLog, Recipe(bestSource));
+
+        var stride = Math.Max(1, trainImages.shape[0] / CalibrationRows);
+        using var calibrationIndices = arange(0, trainImages.shape[0], stride, ScalarType.Int64);
+        using var calibrationPixels = trainImages.index_select(0, calibrationIndices);
+        using var calibrationImages = Normalise(calibrationPixels, mean, std);
+        var ranges = Int8Exporter.Calibrate(model, calibrationImages);
+        var int8 = Int8Exporter.Export(model, Side, Side, Classes, ranges, cardMean, cardStd);
+        var int8Recipe = Recipe(bestSource);
+        int8Recipe["quantization"] =
+            $"int8 QDQ of {ModelFileName} (sha256 {manifest.Sha256}): BatchNorm folded into the convs; conv weights int8 symmetric per output channel; "
+            + $"conv activations uint8, range [0, max] of each ReLU output over {calibrationIndices.shape[0]} evenly spaced Training rows; input uint8 over [0, 1]; "
+            + "max-pooling on uint8; global pooling and the MLP head float32";
+        WriteCard(model, Int8ModelFileName, Int8ManifestFileName, "fer2013-vgg-int8", int8,
+            Int8Exporter.Logits(int8, validationImages, Classes, options.Threads), Int8Exporter.Logits(int8, flippedImages, Classes, options.Threads),
+            validation, cardMean, cardStd, wallSeconds, epochLog, int8Recipe);
+        return manifest;
+    }
+
+    private ModelManifest WriteCard(EmotionNet model, string modelFileName, string manifestFileName, string name, byte[] onnx,
+        float[] logits, float[] flipped, Fer2013Split validation, double mean, double std,
+        double wallSeconds, List<EpochLog> epochLog, Dictionary<string, string> recipe)
+    {
         var temperature = ClassificationMetrics.FitTemperature(logits, validation.Labels, Classes);
         var metrics = ClassificationMetrics.Compute(logits, flipped, validation.Labels, Fer2013Reader.Labels, temperature, "PublicTest");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"PublicTest: accuracy {metrics.Accuracy:P2}, flip-averaged {metrics.AccuracyFlipAveraged:P2}, macro-F1 {metrics.MacroF1:F4}, temperature {temperature}, ECE {metrics.EceBeforeCalibration:F4} -> {metrics.EceAfterCalibration:F4}"));
+            $"{name} PublicTest: accuracy {metrics.Accuracy:P2}, flip-averaged {metrics.AccuracyFlipAveraged:P2}, macro-F1 {metrics.MacroF1:F4}, temperature {temperature}, ECE {metrics.EceBeforeCalibration:F4} -> {metrics.EceAfterCalibration:F4}"));
 
         Directory.CreateDirectory(options.OutputDirectory);
-        model.eval();
-        var onnx = OnnxExporter.Export(model, Side, Side, Classes);
-        var onnxPath = Path.Combine(options.OutputDirectory, ModelFileName);
+        var onnxPath = Path.Combine(options.OutputDirectory, modelFileName);
         File.WriteAllBytes(onnxPath, onnx);
         var manifest = new ModelManifest
         {
-            Name = "fer2013-vgg",
+            Name = name,
             Version = DateTime.UtcNow.ToString("yyyy.MM.dd", CultureInfo.InvariantCulture),
-            File = ModelFileName,
+            File = modelFileName,
             Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(onnx)),
             Input = new ModelInput
             {
@@ -220,8 +254,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 Channels = 1,
                 Width = Side,
                 Height = Side,
-                Mean = [Math.Round(mean, 4)],
-                Std = [Math.Round(std, 4)],
+                Mean = [mean],
+                Std = [std],
                 FaceCropScale = 1.0,
             },
             OutputName = OnnxExporter.OutputName,
@@ -236,7 +270,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 WallTimeSeconds = Math.Round(wallSeconds),
                 Parameters = model.ParameterCount(),
                 Framework = "TorchSharp 0.107.0 / libtorch 2.10 CPU, ONNX opset " + Onnx.OnnxGraphBuilder.Opset,
-                Recipe = Recipe(bestSource),
+                Recipe = recipe,
                 Log = epochLog,
             },
             Metrics = metrics,
@@ -252,8 +286,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             ],
             License = "MIT (weights trained by this project on FER2013, whose own terms of use apply to the data)",
         };
-        manifest.Save(Path.Combine(options.OutputDirectory, ManifestFileName));
-        log.WriteLine($"wrote {onnxPath} and {ManifestFileName} (sha256 {manifest.Sha256})");
+        manifest.Save(Path.Combine(options.OutputDirectory, manifestFileName));
+        log.WriteLine($"wrote {onnxPath} and {manifestFileName} (sha256 {manifest.Sha256})");
         return manifest;
     }
 

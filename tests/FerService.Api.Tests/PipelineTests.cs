@@ -192,6 +192,21 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
         Assert.True(Math.Abs(flipped - card.Metrics.AccuracyFlipAveraged) <= 0.005, $"HTTP {flipped:P2} vs evaluate {card.Metrics.AccuracyFlipAveraged:P2} (flip-averaged)");
     }
 
+    [Fer2013Fact]
+    public async Task DetectFalse_Int8Classifier_MatchesItsModelCard()
+    {
+        var split = PublicTest.Rows;
+        var manifest = Path.Combine(TestPaths.Models, "emotion-fer2013-int8.json");
+        var card = ModelManifest.Load(manifest);
+        var rows = Enumerable.Range(0, split.Count).ToArray();
+
+        using var int8Factory = new FerApiFactory(("Fer:Models:ClassifierManifest", manifest), ("Fer:Pipeline:FlipAveraging", "false"));
+        var single = Accuracy(await ClassifyCropsAsync(int8Factory.CreateClient(), split, rows), split);
+
+        output.WriteLine($"int8 classifier, detect=false over HTTP on {rows.Length} PublicTest faces: {single:P2} single pass; its card: {card.Metrics!.Accuracy:P2}");
+        Assert.True(Math.Abs(single - card.Metrics.Accuracy) <= 0.005, $"HTTP {single:P2} vs card {card.Metrics.Accuracy:P2}");
+    }
+
     private static double Accuracy(int[] predicted, Fer2013Split split)
     {
         var correct = 0;

@@ -27,6 +27,11 @@ internal sealed record PipelineSettings
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
 
+    /// <summary>"fp32" (the service's default card) or "int8" (the quantised twin beside it).</summary>
+    public string Classifier { get; init; } = "fp32";
+
+    public string ClassifierManifest => Classifier == "int8" ? "emotion-fer2013-int8.json" : "emotion-fer2013.json";
+
     public string DetectorFile => Detector == "128" ? "face_detection_front_128x128_barracuda.onnx" : "face_detection_back_256x256_barracuda.onnx";
 }
 
@@ -52,7 +57,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
             options.Tiling = settings.Tiling;
             options.TileProposalScore = settings.TileProposalScore;
         });
-        services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, "emotion-fer2013.json"));
+        services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, settings.ClassifierManifest));
         services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);
         services.Configure<PipelineOptions>(options => options.FlipAveraging = settings.FlipAveraging);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

@@ -20,12 +20,14 @@ public abstract class PipelineBenchmarkBase : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _pipeline = new BenchPipeline(new PipelineSettings());
+        _pipeline = new BenchPipeline(Settings);
         Jpeg = Scenes.Build(2)[1].Encoded;
         Image = new SkiaImageDecoder().Decode(Jpeg, DecodeLimits.Default);
         Faces = Pipeline.Detector.Detect(Image, BenchPipeline.Request.Detection);
         AfterSetup();
     }
+
+    private protected virtual PipelineSettings Settings => new();
 
     protected virtual void AfterSetup()
     {
@@ -129,7 +131,7 @@ public class AlignmentBenchmarks : PipelineBenchmarkBase
     }
 }
 
-/// <summary>One classifier run at batch 1, 8 and 32 (per-face cost falls as the batch grows).</summary>
+/// <summary>One classifier run at batch 1, 8 and 32 (per-face cost falls as the batch grows), float32 and int8 models.</summary>
 public class ClassifierBenchmarks : PipelineBenchmarkBase
 {
     private float[] _crops = [];
@@ -137,6 +139,11 @@ public class ClassifierBenchmarks : PipelineBenchmarkBase
 
     [Params(1, 8, 32)]
     public int Batch { get; set; }
+
+    [Params("fp32", "int8")]
+    public string Classifier { get; set; } = "fp32";
+
+    private protected override PipelineSettings Settings => new() { Classifier = Classifier };
 
     protected override void AfterSetup()
     {

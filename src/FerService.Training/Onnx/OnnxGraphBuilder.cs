@@ -4,13 +4,16 @@ namespace FerService.Training.Onnx;
 
 /// <summary>
 /// Builds an ONNX ModelProto (field numbers from onnx.proto, IR version 8, default-domain opset 17)
-/// with float32 initialisers. Only what our classifiers need; no protobuf dependency.
+/// with float32 or integer initialisers. Only what our classifiers need; no protobuf dependency.
 /// </summary>
 internal sealed class OnnxGraphBuilder
 {
     public const int Opset = 17;
     private const int IrVersion = 8;
-    private const int FloatType = 1;
+    public const int FloatType = 1;
+    public const int UInt8Type = 2;
+    public const int Int8Type = 3;
+    public const int Int32Type = 6;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];
@@ -24,14 +27,27 @@ internal sealed class OnnxGraphBuilder
 
     public void Output(string name, params object[] shape) => _outputs.Add(ValueInfo(name, shape));
 
-    public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
+    public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims) =>
+        Initializer(name, FloatType, MemoryMarshal.AsBytes(values), dims);
+
+    public string Initializer(string name, ReadOnlySpan<int> values, params long[] dims) =>
+        Initializer(name, Int32Type, MemoryMarshal.AsBytes(values), dims);
+
+    public string Initializer(string name, ReadOnlySpan<sbyte> values, params long[] dims) =>
+        Initializer(name, Int8Type, MemoryMarshal.AsBytes(values), dims);
+
+    public string Initializer(string name, ReadOnlySpan<byte> values, params long[] dims) =>
+        Initializer(name, UInt8Type, values, dims);
+
+    /// <summary>No dims makes a scalar. raw_data is little-endian, as this machine's memory is.</summary>
+    private string Initializer(string name, int dataType, ReadOnlySpan<byte> rawData, long[] dims)
     {
         var tensor = new ProtoWriter();
         foreach (var d in dims)
         {
             tensor.Varint(1, d);
         }
-        tensor.Varint(2, FloatType).String(8, name).Bytes(9, MemoryMarshal.AsBytes(values));
+        tensor.Varint(2, dataType).String(8, name).Bytes(9, rawData);
         _initializers.Add(tensor);
         return name;
     }
