@@ -1,5 +1,4 @@
 using FerService.Training.Onnx;
-using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -86,27 +85,6 @@ internal static class Int8Exporter
             throw new ArgumentException($"{activationMaxima.Length} activation ranges for {block} conv blocks.", nameof(activationMaxima));
         }
         return OnnxExporter.Finish(graph, current, classes);
-    }
-
-    /// <summary>Logits of an ONNX model run by ONNX Runtime (CPU, full graph optimisation) over normalised images.</summary>
-    public static float[] Logits(byte[] onnx, Tensor images, int classes, int threads)
-    {
-        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads };
-        using var session = new InferenceSession(onnx, sessionOptions);
-        using var runOptions = new RunOptions();
-        var count = (int)images.shape[0];
-        var pixels = OnnxExporter.Values(images);
-        var perImage = pixels.Length / count;
-        var result = new float[count * classes];
-        for (var start = 0; start < count; start += Batch)
-        {
-            var length = Math.Min(Batch, count - start);
-            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
-                pixels.AsMemory(start * perImage, length * perImage), [length, .. images.shape[1..]]);
-            using var outputs = session.Run(runOptions, [OnnxExporter.InputName], [input], [OnnxExporter.OutputName]);
-            outputs[0].GetTensorDataAsSpan<float>().CopyTo(result.AsSpan(start * classes));
-        }
-        return result;
     }
 
     private static string QuantizeDequantize(OnnxGraphBuilder graph, string value, float scale, byte zeroPoint)

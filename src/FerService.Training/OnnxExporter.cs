@@ -1,4 +1,5 @@
 using FerService.Training.Onnx;
+using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,6 +11,8 @@ internal static class OnnxExporter
 {
     public const string InputName = "input";
     public const string OutputName = "logits";
+
+    private const int RunBatch = 256;
 
     public static byte[] Export(EmotionNet model, int height, int width, int classes)
     {
@@ -62,6 +65,27 @@ internal static class OnnxExporter
     {
         using var _ = no_grad();
         return tensor.detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
+    }
+
+    /// <summary>Logits of an ONNX model run by ONNX Runtime (CPU, full graph optimisation) over normalised images.</summary>
+    public static float[] Logits(byte[] onnx, Tensor images, int classes, int threads)
+    {
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads };
+        using var session = new InferenceSession(onnx, sessionOptions);
+        using var runOptions = new RunOptions();
+        var count = (int)images.shape[0];
+        var pixels = Values(images);
+        var perImage = pixels.Length / count;
+        var result = new float[count * classes];
+        for (var start = 0; start < count; start += RunBatch)
+        {
+            var length = Math.Min(RunBatch, count - start);
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+                pixels.AsMemory(start * perImage, length * perImage), [length, .. images.shape[1..]]);
+            using var outputs = session.Run(runOptions, [InputName], [input], [OutputName]);
+            outputs[0].GetTensorDataAsSpan<float>().CopyTo(result.AsSpan(start * classes));
+        }
+        return result;
     }
 
     private static string Weights(OnnxGraphBuilder graph, string prefix, Tensor tensor) =>

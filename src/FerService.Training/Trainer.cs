@@ -224,7 +224,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             + $"conv activations uint8, range [0, max] of each ReLU output over {calibrationIndices.shape[0]} evenly spaced Training rows; input uint8 over [0, 1]; "
             + "max-pooling on uint8; global pooling and the MLP head float32";
         WriteCard(model, Int8ModelFileName, Int8ManifestFileName, "fer2013-vgg-int8", int8,
-            Int8Exporter.Logits(int8, validationImages, Classes, options.Threads), Int8Exporter.Logits(int8, flippedImages, Classes, options.Threads),
+            OnnxExporter.Logits(int8, validationImages, Classes, options.Threads), OnnxExporter.Logits(int8, flippedImages, Classes, options.Threads),
             validation, cardMean, cardStd, wallSeconds, epochLog, int8Recipe);
         return manifest;
     }
