@@ -123,9 +123,9 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("fp32")]
-    [InlineData("bf16")]
-    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision)
+    [InlineData("fp32", "0")]
+    [InlineData("bf16", "0.2")]
+    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision, string mixup)
     {
         var data = WriteSyntheticCsv(training: 70, publicTest: 21, privateTest: 7);
         var models = Path.Combine(_directory, "models");
@@ -133,7 +133,7 @@ public sealed class TrainingTests : IDisposable
         using var error = new StringWriter();
 
         var trained = Cli.Run(["train", "--data", data, "--out", models, "--epochs", "2", "--max-steps", "4", "--batch", "16",
-            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision], output, error);
+            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision, "--mixup", mixup], output, error);
 
         Assert.True(trained == 0, error.ToString());
         Assert.Contains("epoch   1", output.ToString(), StringComparison.Ordinal);
@@ -145,6 +145,7 @@ public sealed class TrainingTests : IDisposable
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(onnx)), card.Sha256);
             Assert.Equal(21, card.Metrics!.Count);
             Assert.True(card.Temperature > 0);
+            Assert.Equal(mixup != "0", card.Training!.Recipe!["loss"].Contains("mixup", StringComparison.Ordinal));
 
             using var evaluation = new StringWriter();
             var evaluated = Cli.Run(["evaluate", "--data", data, "--model", Path.Combine(models, modelFile), "--usage", "PublicTest",
@@ -204,6 +205,19 @@ public sealed class TrainingTests : IDisposable
         var referenceMean = reference.Layers.OfType<BatchNorm2d>().First().running_mean!;
         Assert.True((masterMean - referenceMean).abs().max().item<float>() < 1e-2f);
         Assert.True(masterMean.abs().max().item<float>() > 0);
+    }
+
+    [Fact]
+    public void SampleBeta_SmallAlpha_SymmetricWithMostMassNearTheEnds()
+    {
+        var random = new Random(11);
+        var samples = Enumerable.Range(0, 20_000).Select(_ => Trainer.SampleBeta(0.2, random)).ToArray();
+
+        Assert.All(samples, s => Assert.InRange(s, 0.0, 1.0));
+        // Beta(0.2, 0.2): mean 1/2, variance 1/(4·1.4) ≈ 0.179; P(λ < 0.1 or λ > 0.9) ≈ 0.66.
+        Assert.Equal(0.5, samples.Average(), 0.02);
+        Assert.Equal(0.179, samples.Select(s => (s - 0.5) * (s - 0.5)).Average(), 0.01);
+        Assert.InRange(samples.Count(s => s < 0.1 || s > 0.9) / 20_000.0, 0.6, 0.72);
     }
 
     [Fact]
