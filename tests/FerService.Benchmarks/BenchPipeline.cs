@@ -24,6 +24,9 @@ internal sealed record PipelineSettings
     public string Detector { get; init; } = "256";
     public bool Tiling { get; init; } = Detection.Tiling;
     public float TileProposalScore { get; init; } = Detection.TileProposalScore;
+    /// <summary>Closer look through the short-range model on crops around weak candidates (the default), or half-size tiles.</summary>
+    public bool ProposalCrops { get; init; } = !string.IsNullOrEmpty(Detection.ProposalModelPath);
+    public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
 
@@ -31,6 +34,8 @@ internal sealed record PipelineSettings
     public string Classifier { get; init; } = "fp32";
 
     public string ClassifierManifest => Classifier == "int8" ? "emotion-fer2013-int8.json" : "emotion-fer2013.json";
+
+    public string ProposalModelFile => ProposalCrops ? Path.GetFileName(Detection.ProposalModelPath!) : "";
 
     public string DetectorFile => Detector == "128" ? "face_detection_front_128x128_barracuda.onnx" : "face_detection_back_256x256_barracuda.onnx";
 }
@@ -56,6 +61,8 @@ internal sealed class BenchPipeline : IAsyncDisposable
             options.ModelPath = Path.Combine(Repository.Models, settings.DetectorFile);
             options.Tiling = settings.Tiling;
             options.TileProposalScore = settings.TileProposalScore;
+            options.ProposalModelPath = settings.ProposalCrops ? Path.Combine(Repository.Models, settings.ProposalModelFile) : null;
+            options.ProposalCropScale = settings.ProposalCropScale;
         });
         services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, settings.ClassifierManifest));
         services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);

@@ -42,6 +42,8 @@ internal sealed record MacroSettings
                 case "--detector": pipeline = pipeline with { Detector = value }; break;
                 case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
                 case "--tile-proposal-score": pipeline = pipeline with { TileProposalScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--proposal-crops": pipeline = pipeline with { ProposalCrops = bool.Parse(value) }; break;
+                case "--proposal-crop-scale": pipeline = pipeline with { ProposalCropScale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
                 case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
@@ -61,6 +63,8 @@ internal sealed record MacroSettings
         $"--Fer:Models:ClassifierManifest=models/{Pipeline.ClassifierManifest}",
         $"--Fer:Detection:Tiling={Pipeline.Tiling}",
         Invariant($"--Fer:Detection:TileProposalScore={Pipeline.TileProposalScore}"),
+        $"--Fer:Detection:ProposalModelPath={(Pipeline.ProposalCrops ? "models/" + Pipeline.ProposalModelFile : "")}",
+        Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
     ];
@@ -82,7 +86,7 @@ internal static class MacroBenchmark
         var pasted = scenes.Sum(s => s.Faces.Count);
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} scenes {Scenes.Width}x{Scenes.Height} JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
         Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}"
-            + Invariant($" (tile proposal score {settings.Pipeline.TileProposalScore})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, "
+            + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches)>();

@@ -28,8 +28,10 @@ internal sealed class ServiceProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            // The content root, as where the service is deployed: its appsettings.json (log levels among them) lies there.
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(apiDll)),
         };
-        start.ArgumentList.Add(apiDll);
+        start.ArgumentList.Add(Path.GetFullPath(apiDll));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(address.ToString());
         foreach (var setting in settings)

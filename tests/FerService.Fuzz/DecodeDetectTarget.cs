@@ -20,7 +20,12 @@ internal sealed class DecodeDetectTarget : IDisposable
     public DecodeDetectTarget(string detectorModelPath)
     {
         var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions { IntraOpThreads = 1 }), NullLogger<OnnxSessionFactory>.Instance);
-        _detector = new BlazeFaceDetector(sessions, new DetectionOptions { ModelPath = detectorModelPath });
+        // The service's detection path: the short-range model for proposal crops lies beside the main one.
+        _detector = new BlazeFaceDetector(sessions, new DetectionOptions
+        {
+            ModelPath = detectorModelPath,
+            ProposalModelPath = Path.Combine(Path.GetDirectoryName(detectorModelPath) ?? ".", Path.GetFileName(new DetectionOptions().ProposalModelPath!)),
+        });
     }
 
     public void Run(byte[] data)

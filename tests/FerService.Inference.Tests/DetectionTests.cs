@@ -192,6 +192,33 @@ public sealed class DetectionTests
     }
 
     [Fact]
+    public void ProposalCrops_WeakCandidates_StrongestFirstCentredAndScaled()
+    {
+        List<BlazeFaceDecoder.Candidate> proposals =
+        [
+            new() { Score = 0.1f, CenterX = 100, CenterY = 100, Width = 60, Height = 50 },
+            new() { Score = 0.3f, CenterX = 500, CenterY = 300, Width = 20, Height = 20 },
+        ];
+        var crops = BlazeFaceDecoder.ProposalCrops(proposals, [], 3f, 128, 8);
+        Assert.Equal([(436, 236, 128), (10, 10, 180)], crops);   // the small one gets the minimum side, the other 3 × 60
+    }
+
+    [Fact]
+    public void ProposalCrops_NeighbouringAnchorsAndFoundFaces_ShareOrSkipCrops()
+    {
+        List<BlazeFaceDecoder.Candidate> found = [new() { Score = 0.9f, CenterX = 410, CenterY = 310, Width = 60, Height = 60 }];
+        List<BlazeFaceDecoder.Candidate> proposals =
+        [
+            new() { Score = 0.3f, CenterX = 400, CenterY = 300, Width = 50, Height = 50 },   // a weaker anchor of the found face
+            new() { Score = 0.2f, CenterX = 100, CenterY = 100, Width = 40, Height = 40 },
+            new() { Score = 0.15f, CenterX = 120, CenterY = 90, Width = 40, Height = 40 },   // inside the middle half of that crop
+            new() { Score = 0.1f, CenterX = 200, CenterY = 100, Width = 40, Height = 40 },   // outside it
+        ];
+        Assert.Equal([(36, 36, 128), (136, 36, 128)], BlazeFaceDecoder.ProposalCrops(proposals, found, 3f, 128, 8));
+        Assert.Equal([(36, 36, 128)], BlazeFaceDecoder.ProposalCrops(proposals, found, 3f, 128, 1));
+    }
+
+    [Fact]
     public void LetterboxTile_MapsInputCornersToTileCorners()
     {
         var tile = Letterbox.Tile(320, 160, 320, Input);

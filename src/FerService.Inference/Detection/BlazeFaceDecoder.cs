@@ -163,20 +163,59 @@ public static class BlazeFaceDecoder
     {
         foreach (var p in proposals)
         {
-            if (p.CenterX < x || p.CenterX >= x + side || p.CenterY < y || p.CenterY >= y + side)
+            if (p.CenterX >= x && p.CenterX < x + side && p.CenterY >= y && p.CenterY < y + side && !Explained(p, found))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Square crops for a close look at the whole view's weak candidates: one per proposal that no found face explains,
+    /// strongest first, centred on it, <paramref name="cropScale"/> × its long side but at least <paramref name="minSide"/>;
+    /// a proposal centred in the middle half of an earlier crop shares that crop. At most <paramref name="maxCrops"/>.
+    /// Sorts <paramref name="proposals"/> by score.
+    /// </summary>
+    internal static List<(int X, int Y, int Side)> ProposalCrops(List<Candidate> proposals, List<Candidate> found, float cropScale,
+        int minSide, int maxCrops)
+    {
+        proposals.Sort(static (a, b) => b.Score.CompareTo(a.Score));
+        var crops = new List<(int X, int Y, int Side)>();
+        foreach (var p in proposals)
+        {
+            if (crops.Count == maxCrops)
+            {
+                break;
+            }
+            if (Explained(p, found))
             {
                 continue;
             }
-            var explained = false;
-            foreach (var f in found)
+            var shared = false;
+            foreach (var (x, y, side) in crops)
             {
-                if (Math.Abs(p.CenterX - f.CenterX) <= f.Width / 2 && Math.Abs(p.CenterY - f.CenterY) <= f.Height / 2)
+                if (Math.Abs(p.CenterX - (x + side / 2f)) <= side / 4f && Math.Abs(p.CenterY - (y + side / 2f)) <= side / 4f)
                 {
-                    explained = true;
+                    shared = true;
                     break;
                 }
             }
-            if (!explained)
+            if (!shared)
+            {
+                var cropSide = Math.Max(minSide, (int)MathF.Round(cropScale * Math.Max(p.Width, p.Height)));
+                crops.Add(((int)MathF.Round(p.CenterX - cropSide / 2f), (int)MathF.Round(p.CenterY - cropSide / 2f), cropSide));
+            }
+        }
+        return crops;
+    }
+
+    /// <summary>A weak candidate centred inside a found face's box is that face's weaker anchor, not another face.</summary>
+    private static bool Explained(in Candidate proposal, List<Candidate> found)
+    {
+        foreach (var f in found)
+        {
+            if (Math.Abs(proposal.CenterX - f.CenterX) <= f.Width / 2 && Math.Abs(proposal.CenterY - f.CenterY) <= f.Height / 2)
             {
                 return true;
             }

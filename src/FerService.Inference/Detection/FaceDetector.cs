@@ -33,17 +33,35 @@ public sealed class DetectionOptions
     [Range(-0.5, 0.5)]
     public float BoxShift { get; set; } = -0.085f;
 
-    /// <summary>Also look at overlapping half-size tiles of large images, so small faces are found (up to 6 extra detector runs).</summary>
+    /// <summary>
+    /// Take a second, closer look at large images (long side ≥ 1.5 × the detector input), so small faces are found: crops
+    /// around the whole view's weak candidates through <see cref="ProposalModelPath"/>, or, without that model, the
+    /// overlapping half-size tiles through the main model (up to 6 extra runs).
+    /// </summary>
     public bool Tiling { get; set; } = true;
 
     /// <summary>
-    /// A tile is looked at only when the whole-image view has a weak candidate (score at least this, below the
-    /// detection threshold) centred in it: a face too small for the whole view still raises its anchors a little,
-    /// so tiles without any are skipped. A request's <c>minScore</c> below twice this lowers it to half that minScore.
-    /// 0 looks at every tile.
+    /// A region is looked at only when the whole-image view has a weak candidate (score at least this, below the
+    /// detection threshold) in it: a face too small for the whole view still raises its anchors a little,
+    /// so regions without any are skipped. A request's <c>minScore</c> below twice this lowers it to half that minScore.
+    /// 0 looks at every half-size tile through the main model, proposal model or not.
     /// </summary>
     [Range(0.0, 0.99)]
     public float TileProposalScore { get; set; } = 0.07f;
+
+    /// <summary>
+    /// Short-range BlazeFace (128×128) for the closer look: one run on a crop around each weak candidate, a quarter of
+    /// the pixels of a 256×256 tile run. Empty: half-size tiles through the main model instead.
+    /// </summary>
+    public string? ProposalModelPath { get; set; } = "models/face_detection_front_128x128_barracuda.onnx";
+
+    /// <summary>Side of a proposal crop as a multiple of the weak candidate's box (the short-range model sees faces of ~15–75 % of its input).</summary>
+    [Range(1.5, 8.0)]
+    public float ProposalCropScale { get; set; } = 3f;
+
+    /// <summary>Most proposal crops per image, strongest candidates first.</summary>
+    [Range(1, 32)]
+    public int MaxProposalCrops { get; set; } = 8;
 }
 
 /// <summary>Per-request detection settings, validated at the HTTP boundary.</summary>
@@ -69,6 +87,9 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     private readonly float _boxShift;
     private readonly bool _tiling;
     private readonly float _tileProposalScore;
+    private readonly BlazeFaceDetector? _proposalDetector;
+    private readonly float _proposalCropScale;
+    private readonly int _maxProposalCrops;
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
 
@@ -85,6 +106,8 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         _boxShift = options.BoxShift;
         _tiling = options.Tiling;
         _tileProposalScore = options.TileProposalScore;
+        _proposalCropScale = options.ProposalCropScale;
+        _maxProposalCrops = options.MaxProposalCrops;
         var input = _session.InputMetadata.Single();
         _inputName = input.Key;
         var dims = input.Value.Dimensions;
@@ -99,6 +122,16 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         {
             _outputNames[2 * g] = _grids[g].Scores;
             _outputNames[2 * g + 1] = _grids[g].Boxes;
+        }
+        if (_tiling && !string.IsNullOrEmpty(options.ProposalModelPath))
+        {
+            _proposalDetector = new BlazeFaceDetector(sessions, new DetectionOptions
+            {
+                ModelPath = options.ProposalModelPath,
+                Tiling = false,
+                ProposalModelPath = null,
+                IouThreshold = options.IouThreshold,
+            });
         }
     }
 
@@ -119,6 +152,11 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore,
                 candidates, proposalScore, proposals);
             var views = 1;
+            if (_proposalDetector is not null && tiles.Count > 0 && !everyTile)
+            {
+                views += LookAtProposals(image, request.MinScore, candidates, proposals);
+                tiles = [];
+            }
             foreach (var (x, y, side) in tiles)
             {
                 if (!everyTile && !BlazeFaceDecoder.AnyProposalInTile(proposals, candidates, x, y, side))
@@ -130,13 +168,7 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
                 DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates,
                     request.MinScore, proposals);
                 // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
-                for (var i = candidates.Count - 1; i >= first; i--)
-                {
-                    if (CutByInnerEdge(candidates[i], x, y, side, image.Width, image.Height))
-                    {
-                        candidates.RemoveAt(i);
-                    }
-                }
+                RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
             }
             InferenceMetrics.DetectorViews.Record(views);
         }
@@ -160,6 +192,40 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             }
         }
         return faces;
+    }
+
+    /// <summary>
+    /// The closer look through the short-range detector: one run per crop around the weak candidates no found face
+    /// explains; what scores at least <paramref name="minScore"/> joins <paramref name="candidates"/>. Returns the runs made.
+    /// </summary>
+    private int LookAtProposals(RgbaImage image, float minScore, List<BlazeFaceDecoder.Candidate> candidates,
+        List<BlazeFaceDecoder.Candidate> proposals)
+    {
+        var detector = _proposalDetector!;
+        var crops = BlazeFaceDecoder.ProposalCrops(proposals, candidates, _proposalCropScale, detector.InputSize, _maxProposalCrops);
+        if (crops.Count == 0)
+        {
+            return 0;
+        }
+        var inputLength = detector.InputSize * detector.InputSize * 3;
+        var input = ArrayPool<float>.Shared.Rent(inputLength);
+        try
+        {
+            foreach (var (x, y, side) in crops)
+            {
+                var first = candidates.Count;
+                // Nothing scores below minScore here, so nothing is added to the proposals being iterated.
+                detector.DetectView(image, Letterbox.Tile(x, y, side, detector.InputSize), input.AsMemory(0, inputLength), minScore,
+                    candidates, minScore, proposals);
+                // A face larger than its crop is the whole view's to find.
+                RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+        }
+        return crops.Count;
     }
 
     /// <summary>
@@ -211,6 +277,17 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             grids[g] = (_grids[g].Grid, _grids[g].AnchorsPerCell);
         }
         return (copies, grids);
+    }
+
+    private static void RemoveCutByInnerEdge(List<BlazeFaceDecoder.Candidate> candidates, int first, int x, int y, int side, int width, int height)
+    {
+        for (var i = candidates.Count - 1; i >= first; i--)
+        {
+            if (CutByInnerEdge(candidates[i], x, y, side, width, height))
+            {
+                candidates.RemoveAt(i);
+            }
+        }
     }
 
     private static bool CutByInnerEdge(in BlazeFaceDecoder.Candidate c, int x, int y, int side, int width, int height)
@@ -387,5 +464,6 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     {
         _session.Dispose();
         _runOptions.Dispose();
+        _proposalDetector?.Dispose();
     }
 }
