@@ -43,7 +43,7 @@ public class FerApiFactory : WebApplicationFactory<Program>
     {
         var values = new Dictionary<string, string?>
         {
-            ["Fer:Models:ClassifierManifest"] = TestPaths.ClassifierManifest,
+            ["Fer:Models:ClassifierManifest"] = TestPaths.ServiceClassifierManifest,
             ["Fer:Detection:ModelPath"] = TestPaths.Detector256,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };

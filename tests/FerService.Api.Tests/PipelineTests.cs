@@ -189,7 +189,7 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
     public async Task DetectFalse_AllPublicTestCrops_MatchesEvaluateAccuracyWithAndWithoutFlipAveraging()
     {
         var split = PublicTest.Rows;
-        var card = ModelManifest.Load(TestPaths.ClassifierManifest);
+        var card = ModelManifest.Load(TestPaths.ServiceClassifierManifest);
         var rows = Enumerable.Range(0, split.Count).ToArray();
         Assert.Equal(card.Metrics!.Count, rows.Length);
 
@@ -205,17 +205,16 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
     }
 
     [Fer2013Fact]
-    public async Task DetectFalse_Int8Classifier_MatchesItsModelCard()
+    public async Task DetectFalse_Float32Classifier_MatchesItsModelCard()
     {
         var split = PublicTest.Rows;
-        var manifest = Path.Combine(TestPaths.Models, "emotion-fer2013-int8.json");
-        var card = ModelManifest.Load(manifest);
+        var card = ModelManifest.Load(TestPaths.ClassifierManifest);
         var rows = Enumerable.Range(0, split.Count).ToArray();
 
-        using var int8Factory = new FerApiFactory(("Fer:Models:ClassifierManifest", manifest), ("Fer:Pipeline:FlipAveraging", "false"));
-        var single = Accuracy(await ClassifyCropsAsync(int8Factory.CreateClient(), split, rows), split);
+        using var floatFactory = new FerApiFactory(("Fer:Models:ClassifierManifest", TestPaths.ClassifierManifest), ("Fer:Pipeline:FlipAveraging", "false"));
+        var single = Accuracy(await ClassifyCropsAsync(floatFactory.CreateClient(), split, rows), split);
 
-        output.WriteLine($"int8 classifier, detect=false over HTTP on {rows.Length} PublicTest faces: {single:P2} single pass; its card: {card.Metrics!.Accuracy:P2}");
+        output.WriteLine($"float32 classifier, detect=false over HTTP on {rows.Length} PublicTest faces: {single:P2} single pass; its card: {card.Metrics!.Accuracy:P2}");
         Assert.True(Math.Abs(single - card.Metrics.Accuracy) <= 0.005, $"HTTP {single:P2} vs card {card.Metrics.Accuracy:P2}");
     }
 

@@ -30,8 +30,8 @@ internal sealed record PipelineSettings
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
 
-    /// <summary>"fp32" (the service's default card) or "int8" (the quantised twin beside it).</summary>
-    public string Classifier { get; init; } = "fp32";
+    /// <summary>"int8" (the service's default card, the quantised twin) or "fp32" (the float model it was made from).</summary>
+    public string Classifier { get; init; } = new FerModelOptions().ClassifierManifest.EndsWith("-int8.json", StringComparison.Ordinal) ? "int8" : "fp32";
 
     public string ClassifierManifest => Classifier == "int8" ? "emotion-fer2013-int8.json" : "emotion-fer2013.json";
 

@@ -259,6 +259,24 @@ public sealed class DetectionTests
         Assert.Equal(255, shrunk[3]);
     }
 
+    [Theory]
+    [InlineData(7, 5)]
+    [InlineData(8, 6)]
+    [InlineData(1, 1)]
+    public void BoxShrink_FactorTwo_SameBytesAsTheGeneralBoxAverage(int width, int height)
+    {
+        using var image = new FerService.Inference.Imaging.RgbaImage(width, height);
+        new Random(width * 31 + height).NextBytes(image.Pixels);
+        var length = (width + 1) / 2 * ((height + 1) / 2) * 4;
+        var fast = new byte[length];
+        var general = new byte[length];
+
+        BlazeFaceDetector.BoxShrink(image, 2, fast);
+        BlazeFaceDetector.AverageBoxes(image, 2, general);
+
+        Assert.Equal(general, fast);
+    }
+
     [Fact]
     public void SampleBilinear_WhiteImageLetterboxed_InsideIsOneOutsideIsMinusOne()
     {

@@ -9,7 +9,11 @@ internal static class TestPaths
 
     public static string Models => Path.Combine(RepositoryRoot, "models");
 
+    /// <summary>The float model's card: the trained model the accuracy figures are about.</summary>
     public static string ClassifierManifest => Path.Combine(Models, "emotion-fer2013.json");
+
+    /// <summary>The card the service loads by default (the int8 twin).</summary>
+    public static string ServiceClassifierManifest => Path.Combine(Models, Path.GetFileName(new FerService.Inference.Pipeline.FerModelOptions().ClassifierManifest));
 
     public static string Detector256 => Path.Combine(Models, "face_detection_back_256x256_barracuda.onnx");
 
