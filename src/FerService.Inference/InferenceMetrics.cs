@@ -23,10 +23,10 @@ public static class InferenceMetrics
 
     internal static readonly Histogram<double> ClassifySeconds = Meter.CreateHistogram("fer.classify.duration", "s", "Time from queueing an image's crops to their probabilities", advice: StageSeconds);
 
-    /// <summary>Detector runs per image (whole view plus the tiles with a proposal; name public for benchmarks).</summary>
+    /// <summary>Detector runs per image (whole view plus the proposal crops or tiles; name public for benchmarks).</summary>
     public const string DetectorViewsInstrument = "fer.detector.views_per_image";
 
-    internal static readonly Histogram<int> DetectorViews = Meter.CreateHistogram(DetectorViewsInstrument, null, "Detector runs per image: the whole view plus proposal tiles", advice: Counts);
+    internal static readonly Histogram<int> DetectorViews = Meter.CreateHistogram(DetectorViewsInstrument, null, "Detector runs per image: the whole view plus proposal crops or tiles", advice: Counts);
 
     internal static readonly Histogram<int> FacesPerImage = Meter.CreateHistogram("fer.faces_per_image", null, "Faces classified per image", advice: Counts);
 
