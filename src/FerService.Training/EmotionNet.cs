@@ -8,6 +8,8 @@ namespace FerService.Training;
 /// <summary>
 /// VGG-style classifier: 3×3 conv + BatchNorm + ReLU blocks with 2×2 max-pooling ('M' in the spec),
 /// global average pooling, then a small MLP head. The same layer list drives forward() and ONNX export.
+/// A trailing 'F' in the spec flattens the last feature map instead of averaging it, so the head sees where on the
+/// face a feature fired (mouth corners and brows mean different things), at the cost of a larger first linear layer.
 /// </summary>
 internal sealed class EmotionNet : Module<Tensor, Tensor>
 {
@@ -15,17 +17,29 @@ internal sealed class EmotionNet : Module<Tensor, Tensor>
 
     private readonly Sequential layers;
 
-    public EmotionNet(string spec, int classes, double featureDropout, double headDropout, int hidden = 256) : base(nameof(EmotionNet))
+    public EmotionNet(string spec, int classes, double featureDropout, double headDropout, int hidden = 256, int inputSide = 48) : base(nameof(EmotionNet))
     {
         Spec = spec;
         var modules = new List<(string, Module<Tensor, Tensor>)>();
         var channels = 1;
+        var side = inputSide;
         var index = 0;
+        var flattenMap = false;
         foreach (var token in spec.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
+            if (flattenMap)
+            {
+                throw new ArgumentException($"'F' must be the last token of the architecture '{spec}'.", nameof(spec));
+            }
             if (token == "M")
             {
                 modules.Add(($"pool{index++}", MaxPool2d(kernel_size: 2, stride: 2)));
+                side /= 2;
+                continue;
+            }
+            if (token == "F")
+            {
+                flattenMap = true;
                 continue;
             }
             var width = int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
@@ -34,10 +48,13 @@ internal sealed class EmotionNet : Module<Tensor, Tensor>
             modules.Add(($"relu{index++}", ReLU()));
             channels = width;
         }
-        modules.Add(("gap", AdaptiveAvgPool2d(1)));
+        if (!flattenMap)
+        {
+            modules.Add(("gap", AdaptiveAvgPool2d(1)));
+        }
         modules.Add(("flatten", Flatten()));
         modules.Add(("drop1", Dropout(featureDropout)));
-        modules.Add(("fc1", Linear(channels, hidden)));
+        modules.Add(("fc1", Linear(flattenMap ? channels * side * side : channels, hidden)));
         modules.Add(("relu_fc1", ReLU()));
         modules.Add(("drop2", Dropout(headDropout)));
         modules.Add(("fc2", Linear(hidden, classes)));

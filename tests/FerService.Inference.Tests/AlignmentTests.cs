@@ -75,6 +75,74 @@ public sealed class AlignmentTests
         Assert.Equal(expected, crop[24 * 48 + 24], 3);
     }
 
+    [Theory]
+    [InlineData(640, 480, 300, 200, 40, 0)] // enlarged: no mipmaps
+    [InlineData(640, 480, 301, 203, 120, 20)] // 2.5× smaller, tilted: blends mipmap levels 1 and 2
+    [InlineData(640, 480, 333, 250, 400, -35)] // 8× smaller, much of it outside the image
+    [InlineData(640, 480, 5, 470, 90, 10)] // at the bottom-left corner
+    [InlineData(640, 480, 630, 3, 150, 0)] // at the top-right corner
+    [InlineData(641, 479, 301, 203, 120, 20)] // odd sides: Skia's levels are not exact halves there
+    [InlineData(644, 480, 301, 203, 120, 20)] // a side divisible by 4 but not by 8
+    public void CropFace_LargeImage_SameCropAsDrawingTheWholeImage(int width, int height, float centreX, float centreY, float side, float tiltDegrees)
+    {
+        using var image = new RgbaImage(width, height);
+        var pixels = image.Pixels;
+        var random = new Random(17);
+        for (var i = 0; i < pixels.Length; i += 4)
+        {
+            var x = i / 4 % image.Width;
+            var y = i / 4 / image.Width;
+            // Texture at every scale: gradients, stripes and noise.
+            pixels[i] = (byte)(x * 255 / image.Width);
+            pixels[i + 1] = (byte)((x / 3 + y / 5) % 2 * 200 + random.Next(40));
+            pixels[i + 2] = (byte)(y * 255 / image.Height ^ random.Next(16));
+            pixels[i + 3] = 255;
+        }
+        var tilt = tiltDegrees * MathF.PI / 180;
+        var face = Face(new BoxF(centreX - side / 2, centreY - side / 2, side, side),
+            new PointF(centreX - side / 4 * MathF.Cos(tilt), centreY - side / 4 * MathF.Sin(tilt)),
+            new PointF(centreX + side / 4 * MathF.Cos(tilt), centreY + side / 4 * MathF.Sin(tilt)));
+        var aligner = new FaceAligner(GreyInput);
+        var crop = new float[48 * 48];
+
+        aligner.CropFace(image, face, crop);
+
+        var expected = DrawWholeImage(image, FaceAligner.FaceTransform(face, 48, 48, GreyInput.FaceCropScale));
+        // Skia's sample positions are relative to the image it draws, so a grey level may round the other way now and then.
+        double totalDifference = 0;
+        var differing = 0;
+        for (var i = 0; i < crop.Length; i++)
+        {
+            var difference = Math.Abs(expected[i] - crop[i]) * 255;
+            totalDifference += difference;
+            differing += difference > 1.5 ? 1 : 0;
+        }
+        Assert.Equal(0, differing);
+        Assert.True(totalDifference / crop.Length < 0.05, $"mean difference {totalDifference / crop.Length:F3} grey levels");
+    }
+
+    /// <summary>The aligner's crop as it was drawn before it passed Skia only the sampled region: the whole image, grey.</summary>
+    private static float[] DrawWholeImage(RgbaImage image, SKMatrix transform)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(48, 48, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using (var surface = SKSurface.Create(bitmap.Info, bitmap.GetPixels(), bitmap.RowBytes))
+        using (var source = SKImage.FromPixels(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), image.Address, image.RowBytes))
+        {
+            var canvas = surface.Canvas;
+            canvas.Clear(SKColors.Black);
+            canvas.SetMatrix(transform);
+            canvas.DrawImage(source, 0, 0, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+            canvas.Flush();
+        }
+        var bytes = bitmap.GetPixelSpan();
+        var grey = new float[48 * 48];
+        for (var i = 0; i < grey.Length; i++)
+        {
+            grey[i] = MathF.Round(0.299f * bytes[4 * i] + 0.587f * bytes[4 * i + 1] + 0.114f * bytes[4 * i + 2]) / 255f;
+        }
+        return grey;
+    }
+
     [Fact]
     public void Mirror_Crop_ReversesEveryRowOfEveryPlane()
     {

@@ -277,6 +277,35 @@ public sealed class DetectionTests
         Assert.Equal(general, fast);
     }
 
+    [Theory]
+    [InlineData(0, 0, 300, 128)] // factor 2, at the image corner
+    [InlineData(211, 97, 300, 128)] // factor 2, inside, off the box grid
+    [InlineData(-50, 330, 260, 128)] // reaching past the left and bottom edges
+    [InlineData(400, 10, 500, 128)] // factor 3, past the right edge
+    [InlineData(-3, 5, 517, 256)] // factor 2 into the larger input
+    public void Preprocess_ShrunkView_SameAsSamplingTheWholeShrunkImage(int x, int y, int side, int size)
+    {
+        using var image = new FerService.Inference.Imaging.RgbaImage(641, 479);
+        new Random(x * 7 + y).NextBytes(image.Pixels);
+        var view = Letterbox.Tile(x, y, side, size);
+        var factor = (int)(1 / view.Scale);
+        var shrunkWidth = (image.Width + factor - 1) / factor;
+        var shrunkHeight = (image.Height + factor - 1) / factor;
+        var shrunk = new byte[shrunkWidth * shrunkHeight * 4];
+        BlazeFaceDetector.BoxShrink(image, factor, shrunk);
+        var expected = new float[size * size * 3];
+        BlazeFaceDetector.SampleBilinear(shrunk, shrunkWidth, shrunkHeight, view with { Scale = view.Scale * factor }, size, expected);
+        var actual = new float[size * size * 3];
+
+        BlazeFaceDetector.Preprocess(image, view, size, actual);
+
+        Assert.True(factor >= 2);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-4f);
+        }
+    }
+
     [Fact]
     public void SampleBilinear_WhiteImageLetterboxed_InsideIsOneOutsideIsMinusOne()
     {

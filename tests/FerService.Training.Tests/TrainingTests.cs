@@ -38,10 +38,10 @@ public sealed class TrainingTests : IDisposable
     }
 
     /// <summary>A small net with non-trivial BatchNorm statistics, so the exported normalisation is really exercised.</summary>
-    private static EmotionNet SmallNetwork()
+    private static EmotionNet SmallNetwork(string spec = "8,M,16,16,M")
     {
         random.manual_seed(3);
-        var model = new EmotionNet("8,M,16,16,M", 7, 0.2, 0.3, hidden: 12);
+        var model = new EmotionNet(spec, 7, 0.2, 0.3, hidden: 12);
         using (no_grad())
         {
             foreach (var bn in model.Layers.OfType<BatchNorm2d>())
@@ -56,10 +56,12 @@ public sealed class TrainingTests : IDisposable
         return model;
     }
 
-    [Fact]
-    public void Export_SmallNetwork_OnnxRuntimeMatchesTorchWithin1e4()
+    [Theory]
+    [InlineData("8,M,16,16,M")] // global average pool
+    [InlineData("8,M,16,16,M,F")] // the 12×12 map flattened
+    public void Export_SmallNetwork_OnnxRuntimeMatchesTorchWithin1e4(string spec)
     {
-        using var model = SmallNetwork();
+        using var model = SmallNetwork(spec);
         using var input = randn(5, 1, 48, 48);
         using var expected = model.forward(input);
         var torchLogits = expected.data<float>().ToArray();

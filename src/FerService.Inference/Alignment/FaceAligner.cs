@@ -59,14 +59,63 @@ public sealed class FaceAligner(ModelInput input)
         {
             var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             using var surface = SKSurface.Create(info, (nint)cropPixels, width * 4);
-            using var source = SKImage.FromPixels(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), image.Address, image.RowBytes);
+            // Skia builds the mipmaps of the image it is given on every draw: give it only the part the crop samples.
+            var region = SourceRegion(transform, width, height, image.Width, image.Height);
+            using var source = SKImage.FromPixels(new SKImageInfo(region.Width, region.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul),
+                image.Address + region.Top * image.RowBytes + region.Left * 4, image.RowBytes);
             var canvas = surface.Canvas;
             canvas.Clear(SKColors.Black);
             canvas.SetMatrix(transform);
-            canvas.DrawImage(source, 0, 0, Sampling);
+            canvas.DrawImage(source, region.Left, region.Top, Sampling);
             canvas.Flush();
         }
         Normalise(pixels, destination);
+    }
+
+    /// <summary>
+    /// The part of the image a crop through <paramref name="transform"/> samples, such that its mipmaps match the whole
+    /// image's there, and the crop comes out the same: two blocks of the coarsest level the draw may use as margin, starting
+    /// and stopping a multiple of twice that block from the image's edges. Skia maps into level k with the ratio of its
+    /// side (⌊n/2^k⌋) to the image's, so a side not divisible by twice the block keeps its whole length.
+    /// </summary>
+    internal static SKRectI SourceRegion(SKMatrix transform, int cropWidth, int cropHeight, int imageWidth, int imageHeight)
+    {
+        var whole = new SKRectI(0, 0, imageWidth, imageHeight);
+        if (!transform.TryInvert(out var inverse))
+        {
+            return whole;
+        }
+        var a = inverse.MapPoint(0, 0);
+        var b = inverse.MapPoint(cropWidth, 0);
+        var c = inverse.MapPoint(0, cropHeight);
+        var d = inverse.MapPoint(cropWidth, cropHeight);
+        var minX = MathF.Min(MathF.Min(a.X, b.X), MathF.Min(c.X, d.X));
+        var maxX = MathF.Max(MathF.Max(a.X, b.X), MathF.Max(c.X, d.X));
+        var minY = MathF.Min(MathF.Min(a.Y, b.Y), MathF.Min(c.Y, d.Y));
+        var maxY = MathF.Max(MathF.Max(a.Y, b.Y), MathF.Max(c.Y, d.Y));
+        // Source pixels per crop pixel along the larger axis; the draw blends the mipmap levels on either side of it.
+        var shrink = MathF.Max(MathF.Abs(inverse.ScaleX) + MathF.Abs(inverse.SkewX), MathF.Abs(inverse.SkewY) + MathF.Abs(inverse.ScaleY));
+        if (!float.IsFinite(minX + maxX + minY + maxY + shrink) || shrink > 1 << 16)
+        {
+            return whole;
+        }
+        var block = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, (int)MathF.Ceiling(shrink)));
+        var margin = 2 * block + 2;
+        var (left, right) = BlockSpan(minX - margin, maxX + margin, block, imageWidth);
+        var (top, bottom) = BlockSpan(minY - margin, maxY + margin, block, imageHeight);
+        return right > left && bottom > top ? new SKRectI(left, top, right, bottom) : whole;
+    }
+
+    private static (int Start, int End) BlockSpan(float first, float last, int block, int length)
+    {
+        var step = 2 * block;
+        if (length % step != 0)
+        {
+            return (0, length);
+        }
+        var start = (int)Math.Clamp(MathF.Floor(first / step) * step, 0, length);
+        var end = length - (int)Math.Clamp(MathF.Floor((length - last) / step) * step, 0, length);
+        return (start, end);
     }
 
     /// <summary>RGBA bytes → normalised planes. Grey uses ITU-R BT.601 luma, as FER2013's grey images do.</summary>

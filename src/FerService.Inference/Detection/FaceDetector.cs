@@ -304,22 +304,30 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly. Measured on 640×480: 1.5 ms for the
     /// whole-image view and 0.41 ms for a tile, where a Skia draw took 6–7 ms (it rebuilt the mipmap pyramid every time).
     /// </summary>
-    internal void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination)
+    internal void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination) =>
+        Preprocess(image, letterbox, InputSize, destination);
+
+    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int inputSize, Span<float> destination)
     {
         var factor = (int)(1 / letterbox.Scale);
         if (factor < 2)
         {
-            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, InputSize, destination);
+            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, inputSize, destination);
             return;
         }
-        var width = (image.Width + factor - 1) / factor;
-        var height = (image.Height + factor - 1) / factor;
+        // Only the part of the image the view shows is shrunk: a proposal crop is a small part of a large image.
+        var (x0, y0, regionWidth, regionHeight) = ShrinkRegion(letterbox, factor, image.Width, image.Height);
+        var width = (regionWidth + factor - 1) / factor;
+        var height = (regionHeight + factor - 1) / factor;
         // A pooled buffer, not an RgbaImage: its memory-pressure accounting would induce a gen-2 collection every few calls.
         var shrunk = ArrayPool<byte>.Shared.Rent(width * height * 4);
         try
         {
-            BoxShrink(image, factor, shrunk.AsSpan(0, width * height * 4));
-            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, letterbox with { Scale = letterbox.Scale * factor }, InputSize, destination);
+            BoxShrink(image.Pixels[(y0 * image.RowBytes + x0 * 4)..], regionWidth, regionHeight, image.RowBytes, factor,
+                shrunk.AsSpan(0, width * height * 4));
+            var view = new Letterbox(letterbox.Scale * factor, letterbox.OffsetX + x0 * letterbox.Scale,
+                letterbox.OffsetY + y0 * letterbox.Scale, letterbox.InputSize);
+            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, view, inputSize, destination);
         }
         finally
         {
@@ -327,33 +335,51 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         }
     }
 
+    /// <summary>
+    /// The part of the image a view needs shrunk by <paramref name="factor"/>: what it shows, widened to the factor grid
+    /// plus one box on each side, so every bilinear tap and the black outside the image come out as from a whole-image shrink.
+    /// </summary>
+    internal static (int X, int Y, int Width, int Height) ShrinkRegion(Letterbox view, int factor, int width, int height)
+    {
+        var (x0, x1) = ShrinkSpan(-view.OffsetX / view.Scale, (view.InputSize - view.OffsetX) / view.Scale, factor, width);
+        var (y0, y1) = ShrinkSpan(-view.OffsetY / view.Scale, (view.InputSize - view.OffsetY) / view.Scale, factor, height);
+        return x1 > x0 && y1 > y0 ? (x0, y0, x1 - x0, y1 - y0) : (0, 0, width, height);
+    }
+
+    private static (int Start, int End) ShrinkSpan(float first, float last, int factor, int length) =>
+        (Math.Max(0, ((int)MathF.Floor(first / factor) - 1) * factor),
+         (int)Math.Min(length, ((long)MathF.Ceiling(last / factor) + 1) * factor));
+
     /// <summary>Averages factor×factor boxes of RGBA into target (⌈w/f⌉×⌈h/f⌉ pixels); the partial boxes at the right and bottom edges average what they hold.</summary>
-    internal static void BoxShrink(RgbaImage image, int factor, Span<byte> target)
+    internal static void BoxShrink(RgbaImage image, int factor, Span<byte> target) =>
+        BoxShrink(image.Pixels, image.Width, image.Height, image.RowBytes, factor, target);
+
+    /// <summary><see cref="BoxShrink(RgbaImage, int, Span{byte})"/> of a width×height region whose first pixel starts <paramref name="source"/>.</summary>
+    internal static void BoxShrink(ReadOnlySpan<byte> source, int width, int height, int rowBytes, int factor, Span<byte> target)
     {
         if (factor == 2)
         {
-            HalveBoxes(image, target);
+            HalveBoxes(source, width, height, rowBytes, target);
         }
         else
         {
-            AverageBoxes(image, factor, target);
+            AverageBoxes(source, width, height, rowBytes, factor, target);
         }
     }
 
     /// <summary>
-    /// <see cref="BoxShrink"/> for factor 2 (every 640×480 whole view), with the same rounding: two rows summed straight
+    /// <see cref="BoxShrink(RgbaImage, int, Span{byte})"/> for factor 2 (every 640×480 whole view), with the same rounding: two rows summed straight
     /// into bytes, no per-byte branch. A lone bottom row counts twice and a lone right column once, the same means.
     /// </summary>
-    private static void HalveBoxes(RgbaImage image, Span<byte> target)
+    private static void HalveBoxes(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, int rowBytes, Span<byte> target)
     {
-        var width = (image.Width + 1) / 2;
-        var height = (image.Height + 1) / 2;
-        var pairs = image.Width / 2;
-        ReadOnlySpan<byte> source = image.Pixels;
+        var width = (sourceWidth + 1) / 2;
+        var height = (sourceHeight + 1) / 2;
+        var pairs = sourceWidth / 2;
         for (var y = 0; y < height; y++)
         {
-            var top = source.Slice(2 * y * image.RowBytes, image.RowBytes);
-            var bottom = 2 * y + 1 < image.Height ? source.Slice((2 * y + 1) * image.RowBytes, image.RowBytes) : top;
+            var top = source.Slice(2 * y * rowBytes, sourceWidth * 4);
+            var bottom = 2 * y + 1 < sourceHeight ? source.Slice((2 * y + 1) * rowBytes, sourceWidth * 4) : top;
             var output = target.Slice(y * width * 4, width * 4);
             for (var x = 0; x < pairs; x++)
             {
@@ -374,12 +400,14 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         }
     }
 
-    internal static void AverageBoxes(RgbaImage image, int factor, Span<byte> target)
+    internal static void AverageBoxes(RgbaImage image, int factor, Span<byte> target) =>
+        AverageBoxes(image.Pixels, image.Width, image.Height, image.RowBytes, factor, target);
+
+    private static void AverageBoxes(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, int rowBytes, int factor, Span<byte> target)
     {
-        var width = (image.Width + factor - 1) / factor;
-        var height = (image.Height + factor - 1) / factor;
-        var rowBytes = width * 4;
-        ReadOnlySpan<byte> source = image.Pixels;
+        var width = (sourceWidth + factor - 1) / factor;
+        var height = (sourceHeight + factor - 1) / factor;
+        var outputRowBytes = width * 4;
         var sums = ArrayPool<int>.Shared.Rent(width * 4);
         try
         {
@@ -387,10 +415,10 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             {
                 Array.Clear(sums, 0, width * 4);
                 var firstRow = y * factor;
-                var endRow = Math.Min(firstRow + factor, image.Height);
+                var endRow = Math.Min(firstRow + factor, sourceHeight);
                 for (var sourceY = firstRow; sourceY < endRow; sourceY++)
                 {
-                    var row = source.Slice(sourceY * image.RowBytes, image.RowBytes);
+                    var row = source.Slice(sourceY * rowBytes, sourceWidth * 4);
                     for (int x = 0, box = 0, left = factor; x < row.Length; x += 4)
                     {
                         sums[box] += row[x];
@@ -404,11 +432,11 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
                         }
                     }
                 }
-                var output = target.Slice(y * rowBytes, rowBytes);
+                var output = target.Slice(y * outputRowBytes, outputRowBytes);
                 var rows = endRow - firstRow;
                 for (var x = 0; x < width; x++)
                 {
-                    var count = rows * Math.Min(factor, image.Width - x * factor);
+                    var count = rows * Math.Min(factor, sourceWidth - x * factor);
                     for (var c = 0; c < 4; c++)
                     {
                         output[x * 4 + c] = (byte)((sums[x * 4 + c] + count / 2) / count);
