@@ -17,6 +17,8 @@ public static class InferenceMetrics
 
     private static readonly InstrumentAdvice<int> Counts = new() { HistogramBucketBoundaries = [0, 1, 2, 4, 8, 16, 32, 64, 128] };
 
+    internal static readonly Histogram<double> ImageWaitSeconds = Meter.CreateHistogram("fer.image.queue_wait", "s", "Time an image waits for its turn to be decoded and detected", advice: StageSeconds);
+
     internal static readonly Histogram<double> DecodeSeconds = Meter.CreateHistogram("fer.decode.duration", "s", "Image decode time", advice: StageSeconds);
 
     internal static readonly Histogram<double> DetectSeconds = Meter.CreateHistogram("fer.detect.duration", "s", "Face detection and alignment time per image", advice: StageSeconds);

@@ -29,6 +29,8 @@ internal sealed record PipelineSettings
     public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
+    /// <summary>Images decoded and detected at once (0 = one per core, the default).</summary>
+    public int MaxConcurrentImages { get; init; } = new PipelineOptions().MaxConcurrentImages;
 
     /// <summary>"int8" (the service's default card, the quantised twin) or "fp32" (the float model it was made from).</summary>
     public string Classifier { get; init; } = new FerModelOptions().ClassifierManifest.EndsWith("-int8.json", StringComparison.Ordinal) ? "int8" : "fp32";
@@ -66,7 +68,11 @@ internal sealed class BenchPipeline : IAsyncDisposable
         });
         services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, settings.ClassifierManifest));
         services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);
-        services.Configure<PipelineOptions>(options => options.FlipAveraging = settings.FlipAveraging);
+        services.Configure<PipelineOptions>(options =>
+        {
+            options.FlipAveraging = settings.FlipAveraging;
+            options.MaxConcurrentImages = settings.MaxConcurrentImages;
+        });
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         Pipeline = _services.GetRequiredService<EmotionPipeline>();
     }

@@ -47,6 +47,7 @@ internal sealed record MacroSettings
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
                 case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--max-concurrent-images": pipeline = pipeline with { MaxConcurrentImages = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -67,6 +68,7 @@ internal sealed record MacroSettings
         Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
+        Invariant($"--Fer:Pipeline:MaxConcurrentImages={Pipeline.MaxConcurrentImages}"),
     ];
 }
 

@@ -35,10 +35,22 @@ public sealed class PipelineOptions
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(0, 16_384)]
     public int DecodeMinLongSide { get; set; } = 1280;
+
+    /// <summary>
+    /// Images decoded, detected and aligned at once across all requests and pipelines (0 = one per core); the others wait
+    /// their turn in arrival order. On a CPU-bound box more at once only share the cores: each takes longer, none
+    /// finishes sooner, and a large image holds every smaller one back. Classification stays batched across them all.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 4096)]
+    public int MaxConcurrentImages { get; set; }
+
+    /// <summary><see cref="MaxConcurrentImages"/> with 0 resolved to the number of cores.</summary>
+    public int ConcurrentImages => MaxConcurrentImages > 0 ? MaxConcurrentImages : Environment.ProcessorCount;
 }
 
+/// <param name="imageGate">Admits <see cref="PipelineOptions.ConcurrentImages"/> images to decode and detection; shared by every pipeline of a host.</param>
 public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
-    PipelineOptions options)
+    PipelineOptions options, SemaphoreSlim imageGate)
 {
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
@@ -56,14 +68,19 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
     private async Task<(ImageAnalysis Analysis, RgbaImage? Image)> AnalyzeCoreAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, bool keepImage,
         CancellationToken cancellationToken)
     {
+        var arrived = Stopwatch.GetTimestamp();
+        await imageGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var admitted = true;
         var started = Stopwatch.GetTimestamp();
+        InferenceMetrics.ImageWaitSeconds.Record(Stopwatch.GetElapsedTime(arrived, started).TotalSeconds);
         int width, height;
         List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> crops;
         double decodeMs, detectMs;
-        // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
-        RgbaImage? image = decoder.Decode(data.Span, limits, keepImage ? 0 : options.DecodeMinLongSide);
+        RgbaImage? image = null;
         try
         {
+            // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
+            image = decoder.Decode(data.Span, limits, keepImage ? 0 : options.DecodeMinLongSide);
             decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             // Decode and detection are synchronous; check between stages so a cancelled request stops early.
             cancellationToken.ThrowIfCancellationRequested();
@@ -98,6 +115,9 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
                 image.Dispose();
                 image = null;
             }
+            // The classifier batches on its own thread; the next image may use this core meanwhile.
+            imageGate.Release();
+            admitted = false;
             cancellationToken.ThrowIfCancellationRequested();
 
             var classifyStarted = Stopwatch.GetTimestamp();
@@ -139,6 +159,10 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         finally
         {
             image?.Dispose();
+            if (admitted)
+            {
+                imageGate.Release();
+            }
         }
     }
 

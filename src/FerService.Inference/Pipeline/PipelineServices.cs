@@ -48,9 +48,16 @@ public static class PipelineServices
     }
 }
 
-/// <summary>Builds pipelines that share the decoder, aligner and batch scheduler (one classifier queue) around a given detector.</summary>
+/// <summary>
+/// Builds pipelines that share the decoder, aligner, batch scheduler (one classifier queue) and the gate on concurrent
+/// images (one set of cores) around a given detector.
+/// </summary>
 public sealed class PipelineFactory(IImageDecoder decoder, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
-    IOptions<PipelineOptions> options)
+    IOptions<PipelineOptions> options) : IDisposable
 {
-    public EmotionPipeline Create(IFaceDetector detector) => new(decoder, detector, aligner, scheduler, limits, options.Value);
+    private readonly SemaphoreSlim _imageGate = new(options.Value.ConcurrentImages, options.Value.ConcurrentImages);
+
+    public EmotionPipeline Create(IFaceDetector detector) => new(decoder, detector, aligner, scheduler, limits, options.Value, _imageGate);
+
+    public void Dispose() => _imageGate.Dispose();
 }
