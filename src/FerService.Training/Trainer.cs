@@ -28,6 +28,9 @@ internal sealed record TrainOptions
     public double FerPlusWeight { get; init; }
     public double EmaDecay { get; init; } = 0.999;
     public string Architecture { get; init; } = "32,32,M,64,64,M,128,128,M,256,256,M";
+
+    /// <summary>The architecture ends in 'F': the head sees the last feature map flattened, not averaged (see <see cref="EmotionNet"/>).</summary>
+    public bool FlattensFeatureMap => Architecture.TrimEnd().EndsWith('F');
     public double FeatureDropout { get; init; } = 0.2;
     public double HeadDropout { get; init; } = 0.3;
     /// <summary>
@@ -93,7 +96,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         using var validationImages = Normalise(ToTensor(validation), mean, std);
         using var validationLabels = tensor(validation.Labels.Select(l => (long)l).ToArray());
 
-        if (options.Architecture.TrimEnd().EndsWith('F') && options.TrainCrop != Side)
+        if (options.FlattensFeatureMap && options.TrainCrop != Side)
         {
             throw new ArgumentException($"An architecture ending in F flattens the feature map of a {Side}x{Side} face; it needs --crop {Side}.");
         }
@@ -309,7 +312,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
     private Dictionary<string, string> Recipe(string bestSource) => new()
     {
-        ["architecture"] = $"VGG-style conv3x3+BN+ReLU [{options.Architecture}], {(options.Architecture.TrimEnd().EndsWith('F') ? "last feature map flattened" : "global average pool")}, dropout {options.FeatureDropout}, linear 256 + ReLU, dropout {options.HeadDropout}, linear 7",
+        ["architecture"] = $"VGG-style conv3x3+BN+ReLU [{options.Architecture}], {(options.FlattensFeatureMap ? "last feature map flattened" : "global average pool")}, dropout {options.FeatureDropout}, linear 256 + ReLU, dropout {options.HeadDropout}, linear 7",
         ["input"] = "48x48 grey, scaled to [0,1], normalised with the Training pixel mean/std",
         ["augmentation"] = $"per sample: random {options.TrainCrop}x{options.TrainCrop} crop plus ±4 px shift, horizontal flip, ±10° rotation, 0.9–1.1 scale (one affine_grid + grid_sample), contrast 0.8–1.2, brightness ±0.1{(options.EraseProbability > 0 ? $", random erasing (p {options.EraseProbability:0.##}, 2–20 % of the face, noise fill)" : "")}; evaluation on the full 48x48 face",
         ["loss"] = $"soft cross-entropy; target = {1 - options.FerPlusWeight:0.##} × (label smoothed {options.LabelSmoothing}) + {options.FerPlusWeight:0.##} × FER+ vote distribution (where votes exist){(options.MixupAlpha > 0 ? string.Create(CultureInfo.InvariantCulture, $"; mixup (Beta({options.MixupAlpha:0.##}, {options.MixupAlpha:0.##}), one λ per batch, inputs and targets)") : "")}",
