@@ -91,7 +91,7 @@ internal static class MacroBenchmark
             + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
-        var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches)>();
+        var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches, CpuUsage Cpu)>();
         object batching = "skipped";
         if (settings.Bare)
         {
@@ -110,20 +110,22 @@ internal static class MacroBenchmark
             {
                 batches.Reset();
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
+                var cpu = CpuClock.Start(null);
                 var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, async i =>
                 {
                     await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
                     return null;
                 });
                 var perImage = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)Math.Max(1, result.Completed);
-                bare.Add((result, perImage, batches.Snapshot()));
-                Console.WriteLine(Invariant($"  bare c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  {perImage / 1024,7:F0} KiB allocated/image  mean batch {batches.Mean:F2}"));
+                var usage = cpu.Stop(result);
+                bare.Add((result, perImage, batches.Snapshot(), usage));
+                Console.WriteLine(Invariant($"  bare c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  {perImage / 1024,7:F0} KiB allocated/image  mean batch {batches.Mean:F2}  {usage}"));
             }
             batching = MeasureBatching(pipeline);
         }
         var bareRss = ServiceProcess.ProcMemory(Environment.ProcessId);
 
-        var service = new List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory)>();
+        var service = new List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory, CpuUsage Cpu)>();
         (double Rss, double Peak) serviceIdle = (double.NaN, double.NaN);
         if (settings.ServiceDll is { } dll)
         {
@@ -149,11 +151,13 @@ internal static class MacroBenchmark
             foreach (var concurrency in settings.Concurrency)
             {
                 var before = await PrometheusHistogram.ScrapeAsync(client, "fer_classifier_batch_size");
+                var cpu = CpuClock.Start(process);
                 var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, post);
+                var usage = cpu.Stop(result);
                 var batches = (await PrometheusHistogram.ScrapeAsync(client, "fer_classifier_batch_size")).Minus(before);
                 var memory = process.Memory();
-                service.Add((result, batches, memory));
-                Console.WriteLine(Invariant($"  http c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  mean batch {batches.Mean:F2}  RSS {memory.Rss:F0} MiB  failures {Failures(result)}"));
+                service.Add((result, batches, memory, usage));
+                Console.WriteLine(Invariant($"  http c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  mean batch {batches.Mean:F2}  RSS {memory.Rss:F0} MiB  failures {Failures(result)}  {usage}"));
             }
         }
 
@@ -176,8 +180,8 @@ internal static class MacroBenchmark
         {
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
             settings = new { settings.Seconds, settings.Images, settings.Pipeline },
-            bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution() }),
-            service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak }),
+            bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution(), cpuMsPerImage = b.Cpu.OwnMsPerImage, cpuIdleShare = b.Cpu.IdleShare }),
+            service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak, cpuMsPerImage = s.Cpu.ServiceMsPerImage, clientCpuMsPerImage = s.Cpu.OwnMsPerImage, cpuIdleShare = s.Cpu.IdleShare }),
             batching,
         };
         var path = Path.Combine(settings.OutputDirectory, "macro.json");
@@ -189,7 +193,7 @@ internal static class MacroBenchmark
     private static string Failures(LevelResult result) =>
         result.Failures.Count == 0 ? "0" : string.Join(' ', result.Failures.Select(f => Invariant($"{f.Key}x{f.Value}")));
 
-    private static string Table(List<LevelResult> bare, List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory)> service)
+    private static string Table(List<LevelResult> bare, List<(LevelResult Result, PrometheusHistogram Batches, (double Rss, double Peak) Memory, CpuUsage Cpu)> service)
     {
         var bestBare = bare.Count > 0 ? bare.Max(b => b.PerSecond) : double.NaN;
         var lines = new List<string>
@@ -300,5 +304,43 @@ internal static class MacroBenchmark
         }
 
         public void Dispose() => _listener.Dispose();
+    }
+}
+
+/// <summary>
+/// Where the cores' time went during one level: this process's CPU (the bare pipeline, or the HTTP load generator), the
+/// service's, and what no one used. On a 2-core machine the load generator shares the service's cores, so its share
+/// is part of any service/bare gap.
+/// </summary>
+internal readonly record struct CpuUsage(double OwnMsPerImage, double ServiceMsPerImage, double IdleShare)
+{
+    public override string ToString() => double.IsNaN(ServiceMsPerImage)
+        ? Invariant($"CPU {OwnMsPerImage:F1} ms/image, idle {IdleShare:P0}")
+        : Invariant($"CPU service {ServiceMsPerImage:F1} + client {OwnMsPerImage:F1} ms/image, idle {IdleShare:P0}");
+}
+
+internal readonly struct CpuClock
+{
+    private readonly ServiceProcess? _service;
+    private readonly TimeSpan _own;
+    private readonly TimeSpan _serviceStart;
+
+    private CpuClock(ServiceProcess? service)
+    {
+        _service = service;
+        _own = Process.GetCurrentProcess().TotalProcessorTime;
+        _serviceStart = service?.ProcessorTime() ?? TimeSpan.Zero;
+    }
+
+    public static CpuClock Start(ServiceProcess? service) => new(service);
+
+    public CpuUsage Stop(LevelResult level)
+    {
+        var own = (Process.GetCurrentProcess().TotalProcessorTime - _own).TotalMilliseconds;
+        var service = _service is null ? double.NaN : (_service.ProcessorTime() - _serviceStart).TotalMilliseconds;
+        var images = Math.Max(1, level.Completed);
+        var available = level.Seconds * 1000 * Environment.ProcessorCount;
+        var used = own + (double.IsNaN(service) ? 0 : service);
+        return new CpuUsage(own / images, service / images, Math.Max(0, 1 - used / available));
     }
 }

@@ -84,6 +84,13 @@ internal sealed class ServiceProcess : IDisposable
     /// <summary>Resident and peak resident memory in MiB, from /proc.</summary>
     public (double Rss, double Peak) Memory() => ProcMemory(_process.Id);
 
+    /// <summary>User plus system CPU time the service has used so far, all threads.</summary>
+    public TimeSpan ProcessorTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     public static (double Rss, double Peak) ProcMemory(int pid)
     {
         double rss = double.NaN, peak = double.NaN;
