@@ -78,6 +78,25 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     }
 
     [Fact]
+    public async Task Post_MultipartWithoutClosingBoundary_Returns400Problem()
+    {
+        using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(
+            "--XYZ\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nabcdefgh"));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XYZ");
+        var response = await factory.CreateClient().PostAsync("/api/emotions", content);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "closing boundary");
+    }
+
+    [Fact]
+    public async Task Post_MultipartWithoutBoundaryParameter_Returns400Problem()
+    {
+        using var content = new ByteArrayContent(Encoding.ASCII.GetBytes("--XYZ\r\n\r\n--XYZ--\r\n"));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data");
+        var response = await factory.CreateClient().PostAsync("/api/emotions", content);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "boundary");
+    }
+
+    [Fact]
     public async Task Post_TooManyImages_Returns400Problem()
     {
         var png = Http.Png();

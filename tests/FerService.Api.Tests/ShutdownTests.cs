@@ -31,75 +31,99 @@ public sealed class ShutdownTests
         return path;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task Sigterm_WithEightRequestsInFlight_AllCompleteNewOnesRefusedExitCodeZero()
     {
-        var port = FreePort();
-        var start = ServiceStart("--urls", $"http://127.0.0.1:{port}");
-        start.Environment["Fer__Limits__ShutdownTimeout"] = "00:00:30";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        using var service = Process.Start(start)!;
-        service.OutputDataReceived += (_, _) => { };
-        service.ErrorDataReceived += (_, _) => { };
-        service.BeginOutputReadLine();
-        service.BeginErrorReadLine();
+        using var running = ServiceUnderTest.Start(new()
+        {
+            ["Fer__Limits__ShutdownTimeout"] = "00:00:30",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        });
+        var service = running.Process;
+        using var client = new HttpClient { BaseAddress = running.Address, Timeout = TimeSpan.FromSeconds(120) };
+        Assert.Equal(HttpStatusCode.OK, (await Http.WaitReadyAsync(client)).StatusCode);
+
+        // Each request holds its body half sent, so all eight are in flight when the signal comes, however fast the pipeline is.
+        var inFlight = new List<HalfSentUpload>();
+        for (var i = 0; i < 8; i++)
+        {
+            inFlight.Add(await HalfSentUpload.StartAsync(client.BaseAddress, Http.Multipart(("image", "face.png", Http.NoisyPng(320, 240, i), "image/png"))));
+        }
+        await Task.Delay(700);
+
+        using (var kill = Process.Start("kill", ["-TERM", service.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+        await Task.Delay(300);
+
+        // New work is refused: the listener is closed (or, if a connection slips in, readiness says 503).
+        using var fresh = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
-            Assert.Equal(HttpStatusCode.OK, (await Http.WaitReadyAsync(client)).StatusCode);
-
-            // Each request holds its body half sent, so all eight are in flight when the signal comes, however fast the pipeline is.
-            var inFlight = new List<HalfSentUpload>();
-            for (var i = 0; i < 8; i++)
-            {
-                inFlight.Add(await HalfSentUpload.StartAsync(client.BaseAddress, Http.Multipart(("image", "face.png", Http.NoisyPng(320, 240, i), "image/png"))));
-            }
-            await Task.Delay(700);
-
-            using (var kill = Process.Start("kill", ["-TERM", service.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill!.WaitForExitAsync();
-            }
-            await Task.Delay(300);
-
-            // New work is refused: the listener is closed (or, if a connection slips in, readiness says 503).
-            using var fresh = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-            try
-            {
-                var ready = await fresh.GetAsync("/health/ready");
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            foreach (var upload in inFlight)
-            {
-                await upload.FinishAsync();
-            }
-            foreach (var upload in inFlight)
-            {
-                Assert.StartsWith("HTTP/1.1 200", await upload.ReadStatusLineAsync(), StringComparison.Ordinal);
-                upload.Dispose();
-            }
-
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(40));
-            await service.WaitForExitAsync(exit.Token);
-            Assert.Equal(0, service.ExitCode);
+            var ready = await fresh.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         }
-        finally
+        catch (HttpRequestException)
         {
-            if (!service.HasExited)
-            {
-                service.Kill(true);
-            }
         }
+
+        foreach (var upload in inFlight)
+        {
+            await upload.FinishAsync();
+        }
+        foreach (var upload in inFlight)
+        {
+            Assert.StartsWith("HTTP/1.1 200", await upload.ReadStatusLineAsync(), StringComparison.Ordinal);
+            upload.Dispose();
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        await service.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, service.ExitCode);
+    }
+}
+
+/// <summary>The built service started as its own process on a free loopback port; killed on dispose if still running.</summary>
+internal sealed class ServiceUnderTest : IDisposable
+{
+    private ServiceUnderTest(Process process, Uri address)
+    {
+        Process = process;
+        Address = address;
+    }
+
+    public Process Process { get; }
+
+    public Uri Address { get; }
+
+    public static ServiceUnderTest Start(Dictionary<string, string> environment)
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var start = ShutdownTests.ServiceStart("--urls", $"http://127.0.0.1:{port}");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new ServiceUnderTest(process, new Uri($"http://127.0.0.1:{port}"));
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(true);
+        }
+        Process.Dispose();
     }
 }

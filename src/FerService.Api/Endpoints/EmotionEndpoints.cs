@@ -11,7 +11,9 @@ using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using SkiaSharp;
 using FerService.Inference.Annotation;
 
@@ -235,6 +237,8 @@ internal sealed record Upload(string? Name, ReadOnlyMemory<byte> Data, ProblemDe
 internal static class UploadReader
 {
     private static readonly string[] FileFields = ["images", "image"];
+    private const int MaxBoundaryLength = 128; // RFC 2046 allows 70; the form reader's limit
+    private const int UnknownLengthFirstBuffer = 64 * 1024;
 
     public static async Task<(List<Upload> Uploads, ProblemDetails? Error)> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
     {
@@ -266,6 +270,11 @@ internal static class UploadReader
         {
             return ([], Problems.BadRequest($"The JSON body is malformed: {e.Message}"));
         }
+        catch (IOException e) when (e is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // The multipart reader's "Unexpected end of Stream" (its message blames another component; here it never is).
+            return ([], Problems.BadRequest("The multipart body ended before its closing boundary."));
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The deadline fell while the body was still arriving. The timeout middleware lets a cancelled body read through
@@ -276,37 +285,51 @@ internal static class UploadReader
         }
     }
 
+    /// <summary>
+    /// Streams the parts straight into one array per image. The form reader would buffer every file over 64 KB to a temp
+    /// file first (disk writes of user images, and a 500 where the temp directory is not writable) and then be copied again.
+    /// </summary>
     private static async Task<(List<Upload>, ProblemDetails?)> ReadMultipartAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
     {
-        var form = await request.ReadFormAsync(cancellationToken);
-        var files = new List<IFormFile>();
-        foreach (var field in FileFields)
+        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            ? HeaderUtilities.RemoveQuotes(contentType.Boundary).Value : null;
+        if (string.IsNullOrWhiteSpace(boundary) || boundary.Length > MaxBoundaryLength)
         {
-            files.AddRange(form.Files.GetFiles(field));
+            return ([], Problems.BadRequest($"multipart/form-data needs a boundary parameter of 1–{MaxBoundaryLength} characters."));
         }
-        if (files.Count == 0)
+        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limits.MaxRequestBytes };
+        var uploads = new List<Upload>();
+        var images = 0;
+        long bodyLeft = request.ContentLength ?? UnknownLengthFirstBuffer;
+        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+        {
+            var isImage = ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                && disposition.IsFileDisposition() && Array.IndexOf(FileFields, disposition.Name.Value) >= 0;
+            if (!isImage || ++images > limits.MaxImagesPerRequest)
+            {
+                // Other fields are not ours, and images over the limit are only counted for the error.
+                await section.Body.CopyToAsync(Stream.Null, cancellationToken);
+                continue;
+            }
+            var fileName = HeaderUtilities.RemoveQuotes(
+                disposition!.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+            var name = string.IsNullOrEmpty(fileName) ? null : Path.GetFileName(fileName);
+            // What is left of the body bounds this part, so one array of that size holds it without regrowing. The array
+            // outlives the stream (disposing a MemoryStream does not touch it).
+            using var buffer = new MemoryStream((int)Math.Clamp(bodyLeft, 1, Math.Min(limits.MaxRequestBytes, Array.MaxLength)));
+            await section.Body.CopyToAsync(buffer, cancellationToken);
+            bodyLeft = Math.Max(UnknownLengthFirstBuffer, bodyLeft - buffer.Length);
+            uploads.Add(buffer.Length == 0
+                ? new Upload(name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The file part is empty."))
+                : new Upload(name, new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length), null));
+        }
+        if (images == 0)
         {
             return ([], Problems.BadRequest("No image: add one or more file parts named 'images' (or 'image')."));
         }
-        if (files.Count > limits.MaxImagesPerRequest)
+        if (images > limits.MaxImagesPerRequest)
         {
-            return ([], Problems.BadRequest($"{files.Count} images sent; at most {limits.MaxImagesPerRequest} per request."));
-        }
-        var uploads = new List<Upload>(files.Count);
-        foreach (var file in files)
-        {
-            var name = string.IsNullOrEmpty(file.FileName) ? null : Path.GetFileName(file.FileName);
-            if (file.Length == 0)
-            {
-                uploads.Add(new Upload(name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The file part is empty.")));
-                continue;
-            }
-            var buffer = new byte[file.Length];
-            await using (var stream = file.OpenReadStream())
-            {
-                await stream.ReadExactlyAsync(buffer, cancellationToken);
-            }
-            uploads.Add(new Upload(name, buffer, null));
+            return ([], Problems.BadRequest($"{images} images sent; at most {limits.MaxImagesPerRequest} per request."));
         }
         return (uploads, null);
     }

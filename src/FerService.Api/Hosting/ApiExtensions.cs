@@ -1,5 +1,4 @@
 using FerService.Api.Inference;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Serilog;
 
@@ -35,15 +34,9 @@ public static class ApiExtensions
             }
         });
 
-        // Body limits come from Fer:Limits so Kestrel, the form reader and the endpoint agree.
+        // The body limit comes from Fer:Limits so Kestrel and the endpoint's multipart reader agree.
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
             .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
-        builder.Services.AddOptions<FormOptions>()
-            .Configure<IOptions<LimitsOptions>>((form, limits) =>
-            {
-                form.MultipartBodyLengthLimit = limits.Value.MaxRequestBytes;
-                form.ValueCountLimit = 1024;
-            });
         return builder;
     }
 
