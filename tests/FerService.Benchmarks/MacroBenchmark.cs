@@ -17,6 +17,8 @@ internal sealed record MacroSettings
     public string? ServiceDll { get; init; }
     public int Port { get; init; } = 18090;
     public bool Bare { get; init; } = true;
+    /// <summary>"raw": pre-built requests over kept-alive sockets (light on the shared cores); "httpclient": HttpClient.</summary>
+    public string LoadClient { get; init; } = "raw";
     public string OutputDirectory { get; init; } = Path.Combine(Repository.Root, "artifacts", "benchmarks");
     public PipelineSettings Pipeline { get; init; } = new();
 
@@ -35,6 +37,7 @@ internal sealed record MacroSettings
                 case "--service": settings = settings with { ServiceDll = value }; break;
                 case "--port": settings = settings with { Port = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--bare": settings = settings with { Bare = bool.Parse(value) }; break;
+                case "--load-client": settings = settings with { LoadClient = value is "raw" or "httpclient" ? value : throw new ArgumentException("--load-client must be raw or httpclient.") }; break;
                 case "--out": settings = settings with { OutputDirectory = value }; break;
                 case "--intra-op-threads": pipeline = pipeline with { IntraOpThreads = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--spinning": pipeline = pipeline with { Spinning = bool.Parse(value) }; break;
@@ -136,7 +139,8 @@ internal static class MacroBenchmark
                 BaseAddress = process.Address,
                 Timeout = TimeSpan.FromSeconds(60),
             };
-            Func<int, Task<string?>> post = async i =>
+            using var raw = RawHttpLoad.ForImages(process.Address, "/api/emotions", [.. scenes.Select(s => s.Encoded)], "image/jpeg");
+            Func<int, Task<string?>> post = settings.LoadClient == "raw" ? raw.SendAsync : async i =>
             {
                 using var content = new MultipartFormDataContent();
                 var image = new ByteArrayContent(scenes[i].Encoded);
@@ -179,7 +183,7 @@ internal static class MacroBenchmark
         var report = new
         {
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
-            settings = new { settings.Seconds, settings.Images, settings.Pipeline },
+            settings = new { settings.Seconds, settings.Images, settings.LoadClient, settings.Pipeline },
             bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution(), cpuMsPerImage = b.Cpu.OwnMsPerImage, cpuIdleShare = b.Cpu.IdleShare }),
             service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak, cpuMsPerImage = s.Cpu.ServiceMsPerImage, clientCpuMsPerImage = s.Cpu.OwnMsPerImage, cpuIdleShare = s.Cpu.IdleShare }),
             batching,
