@@ -114,15 +114,19 @@ internal static class MacroBenchmark
                 batches.Reset();
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = CpuClock.Start(null);
+                var stages = new System.Collections.Concurrent.ConcurrentQueue<StageTimes>();
                 var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, async i =>
                 {
-                    await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
+                    var started = Stopwatch.GetTimestamp();
+                    var analysis = await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
+                    stages.Enqueue(new StageTimes(scenes[i].Faces.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, analysis.Timings));
                     return null;
                 });
                 var perImage = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)Math.Max(1, result.Completed);
                 var usage = cpu.Stop(result);
                 bare.Add((result, perImage, batches.Snapshot(), usage));
                 Console.WriteLine(Invariant($"  bare c={concurrency,-3} {result.PerSecond,6:F1} img/s  p50 {result.Percentile(50),6:F1} ms  p99 {result.Percentile(99),6:F1} ms  {perImage / 1024,7:F0} KiB allocated/image  mean batch {batches.Mean:F2}  {usage}"));
+                Console.WriteLine($"           {StageTimes.Summary([.. stages])}");
             }
             batching = MeasureBatching(pipeline);
         }
@@ -346,5 +350,24 @@ internal readonly struct CpuClock
         var available = level.Seconds * 1000 * Environment.ProcessorCount;
         var used = own + (double.IsNaN(service) ? 0 : service);
         return new CpuUsage(own / images, service / images, Math.Max(0, 1 - used / available));
+    }
+}
+
+/// <summary>One bare request's latency and where it went: waiting for the image gate, decode, detection, classification.</summary>
+internal sealed record StageTimes(int Faces, double TotalMs, FerService.Inference.Pipeline.AnalysisTimings Timings)
+{
+    private double WaitMs => TotalMs - Timings.DecodeMs - Timings.DetectMs - Timings.ClassifyMs;
+
+    /// <summary>p50/p99 of each stage, and of the whole request by number of faces: which part makes the tail.</summary>
+    public static string Summary(IReadOnlyList<StageTimes> all)
+    {
+        static string Percentiles(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length == 0 ? "-" : Invariant($"{sorted[(int)(0.5 * (sorted.Length - 1))]:F0}/{sorted[(int)Math.Ceiling(0.99 * (sorted.Length - 1))]:F0}");
+        }
+        var byFaces = string.Join(' ', all.GroupBy(s => s.Faces).OrderBy(g => g.Key).Select(g => $"{g.Key}:{Percentiles(g.Select(s => s.TotalMs))}"));
+        return $"p50/p99 ms: gate wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
+            + $"detect {Percentiles(all.Select(s => s.Timings.DetectMs))}, classify {Percentiles(all.Select(s => s.Timings.ClassifyMs))}; by faces {byFaces}";
     }
 }

@@ -261,7 +261,9 @@ public sealed class DetectionTests
 
     [Theory]
     [InlineData(7, 5)]
-    [InlineData(8, 6)]
+    [InlineData(8, 6)] // one vector step
+    [InlineData(37, 9)] // vector steps, scalar pairs, then the lone column
+    [InlineData(640, 3)]
     [InlineData(1, 1)]
     public void BoxShrink_FactorTwo_SameBytesAsTheGeneralBoxAverage(int width, int height)
     {
@@ -303,6 +305,60 @@ public sealed class DetectionTests
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i], actual[i], 1e-4f);
+        }
+    }
+
+    [Theory]
+    [InlineData(97, 61, 0, 0, 97, 128)] // letterboxed whole image, upscaled
+    [InlineData(97, 61, -20, 13, 150, 64)] // past the left edge, downscaled
+    [InlineData(320, 240, 200, 150, 200, 128)] // past the right and bottom edges
+    [InlineData(1, 1, 0, 0, 1, 8)] // a single pixel
+    public void SampleBilinear_RandomRgba_BitIdenticalToPerChannelLoop(int width, int height, int x, int y, int side, int size)
+    {
+        var pixels = new byte[width * height * 4];
+        new Random(width + x).NextBytes(pixels); // random alpha too
+        var view = x == 0 && y == 0 && side == width ? Letterbox.Fit(width, height, size) : Letterbox.Tile(x, y, side, size);
+        var expected = new float[size * size * 3];
+        PerChannelBilinear(pixels, width, height, view, size, expected);
+        var actual = new float[size * size * 3];
+
+        BlazeFaceDetector.SampleBilinear(pixels, width, height, view, size, actual);
+
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>The straightforward per-channel form of <see cref="BlazeFaceDetector.SampleBilinear"/> (its first version).</summary>
+    private static void PerChannelBilinear(byte[] pixels, int width, int height, Letterbox view, int size, float[] destination)
+    {
+        for (var v = 0; v < size; v++)
+        {
+            var (y0, y1, wy, rowInside) = Tap(v, view.OffsetY, view.Scale, height);
+            for (var u = 0; u < size; u++)
+            {
+                var (x0, x1, wx, inside) = Tap(u, view.OffsetX, view.Scale, width);
+                var o = (v * size + u) * 3;
+                if (!rowInside || !inside)
+                {
+                    destination[o] = destination[o + 1] = destination[o + 2] = -1f;
+                    continue;
+                }
+                int t = y0 * width * 4, d = y1 * width * 4, a = x0 * 4, b = x1 * 4;
+                float w00 = (1 - wx) * (1 - wy) * pixels[t + a + 3], w01 = wx * (1 - wy) * pixels[t + b + 3];
+                float w10 = (1 - wx) * wy * pixels[d + a + 3], w11 = wx * wy * pixels[d + b + 3];
+                for (var c = 0; c < 3; c++)
+                {
+                    var value = w00 * pixels[t + a + c] + w01 * pixels[t + b + c] + w10 * pixels[d + a + c] + w11 * pixels[d + b + c];
+                    destination[o + c] = value * (1f / (127.5f * 255f)) - 1f;
+                }
+            }
+        }
+
+        static (int First, int Second, float Weight, bool Inside) Tap(int i, float offset, float scale, int length)
+        {
+            var centre = i + 0.5f;
+            var source = Math.Clamp((centre - offset) / scale - 0.5f, 0f, length - 1);
+            var floor = (int)source;
+            return (floor, Math.Min(floor + 1, length - 1), source - floor, centre >= offset && centre < offset + length * scale);
         }
     }
 
