@@ -41,7 +41,7 @@ public sealed class BatchScheduler : IAsyncDisposable
     private readonly IEmotionClassifier _classifier;
     private readonly BatchingOptions _options;
     private readonly Channel<PendingCrop> _channel;
-    private readonly Task _worker;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _cropLength;
     private readonly int _classes;
     private readonly double _temperature;
@@ -61,7 +61,8 @@ public sealed class BatchScheduler : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         InferenceMetrics.Meter.CreateObservableGauge("fer.classifier.queue_length", () => QueueLength, description: "Crops waiting for the classifier");
-        _worker = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // A thread of its own: as a thread-pool item the worker queued behind whole detections, and every image waited with it.
+        new Thread(Run) { IsBackground = true, Name = "fer-classifier" }.Start();
     }
 
     /// <summary>Crops waiting in the queue now.</summary>
@@ -81,13 +82,25 @@ public sealed class BatchScheduler : IAsyncDisposable
         return pending.Completion.Task;
     }
 
-    private async Task RunAsync()
+    private void Run()
+    {
+        try
+        {
+            RunBatches();
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void RunBatches()
     {
         var reader = _channel.Reader;
         var batch = new List<PendingCrop>(_options.MaxBatchSize);
         var crops = new float[_options.MaxBatchSize * _cropLength];
         var logits = new float[_options.MaxBatchSize * _classes];
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (WaitToRead(reader, CancellationToken.None))
         {
             batch.Clear();
             Fill(reader, batch);
@@ -96,7 +109,7 @@ public sealed class BatchScheduler : IAsyncDisposable
                 using var delay = new CancellationTokenSource(_options.MaxBatchDelay);
                 try
                 {
-                    while (batch.Count < _options.MaxBatchSize && await reader.WaitToReadAsync(delay.Token).ConfigureAwait(false))
+                    while (batch.Count < _options.MaxBatchSize && WaitToRead(reader, delay.Token))
                     {
                         Fill(reader, batch);
                     }
@@ -112,6 +125,13 @@ public sealed class BatchScheduler : IAsyncDisposable
             }
             Classify(batch, crops, logits);
         }
+    }
+
+    /// <summary>Blocks the worker thread until a crop is there (true) or the queue is closed (false).</summary>
+    private static bool WaitToRead(ChannelReader<PendingCrop> reader, CancellationToken cancellationToken)
+    {
+        var wait = reader.WaitToReadAsync(cancellationToken);
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void Fill(ChannelReader<PendingCrop> reader, List<PendingCrop> batch)
@@ -165,7 +185,7 @@ public sealed class BatchScheduler : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Writer.TryComplete();
-        await _worker.ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
     }
 
     private sealed class PendingCrop : IDisposable

@@ -40,17 +40,18 @@ public sealed class PipelineOptions
     /// Images decoded, detected and aligned at once across all requests and pipelines (0 = one per core); the others wait
     /// their turn in arrival order. On a CPU-bound box more at once only share the cores: each takes longer, none
     /// finishes sooner, and a large image holds every smaller one back. Classification stays batched across them all.
+    /// Each is a thread of its own.
     /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(0, 4096)]
+    [System.ComponentModel.DataAnnotations.Range(0, 256)]
     public int MaxConcurrentImages { get; set; }
 
     /// <summary><see cref="MaxConcurrentImages"/> with 0 resolved to the number of cores.</summary>
     public int ConcurrentImages => MaxConcurrentImages > 0 ? MaxConcurrentImages : Environment.ProcessorCount;
 }
 
-/// <param name="imageGate">Admits <see cref="PipelineOptions.ConcurrentImages"/> images to decode and detection; shared by every pipeline of a host.</param>
+/// <param name="workers">Decode, detect and align <see cref="PipelineOptions.ConcurrentImages"/> images at once, in arrival order; shared by every pipeline of a host.</param>
 public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
-    PipelineOptions options, SemaphoreSlim imageGate)
+    PipelineOptions options, ImageWorkers workers)
 {
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
@@ -65,61 +66,18 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         return (analysis, image!);
     }
 
+    /// <summary>What decode and detection hand to classification: the crops, and the image only when the caller keeps it.</summary>
+    private sealed record Prepared(int Width, int Height, List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> Crops,
+        double DecodeMs, double DetectMs, RgbaImage? Image);
+
     private async Task<(ImageAnalysis Analysis, RgbaImage? Image)> AnalyzeCoreAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, bool keepImage,
         CancellationToken cancellationToken)
     {
-        var arrived = Stopwatch.GetTimestamp();
-        await imageGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var admitted = true;
-        var started = Stopwatch.GetTimestamp();
-        InferenceMetrics.ImageWaitSeconds.Record(Stopwatch.GetElapsedTime(arrived, started).TotalSeconds);
-        int width, height;
-        List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> crops;
-        double decodeMs, detectMs;
-        RgbaImage? image = null;
+        var prepared = await workers.RunAsync(() => Prepare(data.Span, request, keepImage, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var image = prepared.Image;
         try
         {
-            // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
-            image = decoder.Decode(data.Span, limits, keepImage ? 0 : options.DecodeMinLongSide);
-            decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            // Decode and detection are synchronous; check between stages so a cancelled request stops early.
-            cancellationToken.ThrowIfCancellationRequested();
-            width = image.SourceWidth;
-            height = image.SourceHeight;
-            var toSourceX = (float)image.SourceWidth / image.Width;
-            var toSourceY = (float)image.SourceHeight / image.Height;
-            var detectStarted = Stopwatch.GetTimestamp();
-            if (request.Detect)
-            {
-                // The request's minimum face size is in source pixels; the detector sees decoded ones.
-                var faces = detector.Detect(image, toSourceX == 1 ? request.Detection
-                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) });
-                crops = new(faces.Count);
-                foreach (var face in faces)
-                {
-                    var crop = new float[aligner.CropLength];
-                    aligner.CropFace(image, face, crop);
-                    crops.Add((Scale(face.Box, toSourceX, toSourceY), face.Score, Scale(face.Landmarks, toSourceX, toSourceY), crop));
-                }
-            }
-            else
-            {
-                var crop = new float[aligner.CropLength];
-                aligner.CropWhole(image, crop);
-                crops = [(new BoxF(0, 0, width, height), 1f, null, crop)];
-            }
-            detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-            if (!keepImage)
-            {
-                // The crops are all that classification needs; free the pixels while they wait.
-                image.Dispose();
-                image = null;
-            }
-            // The classifier batches on its own thread; the next image may use this core meanwhile.
-            imageGate.Release();
-            admitted = false;
-            cancellationToken.ThrowIfCancellationRequested();
-
+            var crops = prepared.Crops;
             var classifyStarted = Stopwatch.GetTimestamp();
             var views = options.FlipAveraging ? 2 : 1;
             var pending = new Task<float[]>[crops.Count * views];
@@ -147,11 +105,11 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
                 results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
             }
             var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
-            InferenceMetrics.DecodeSeconds.Record(decodeMs / 1000);
-            InferenceMetrics.DetectSeconds.Record(detectMs / 1000);
+            InferenceMetrics.DecodeSeconds.Record(prepared.DecodeMs / 1000);
+            InferenceMetrics.DetectSeconds.Record(prepared.DetectMs / 1000);
             InferenceMetrics.ClassifySeconds.Record(classifyMs / 1000);
             InferenceMetrics.FacesPerImage.Record(results.Length);
-            var analysis = new ImageAnalysis(width, height, results, new AnalysisTimings(decodeMs, detectMs, classifyMs));
+            var analysis = new ImageAnalysis(prepared.Width, prepared.Height, results, new AnalysisTimings(prepared.DecodeMs, prepared.DetectMs, classifyMs));
             var kept = image;
             image = null; // ownership moves to the caller
             return (analysis, kept);
@@ -159,10 +117,55 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         finally
         {
             image?.Dispose();
-            if (admitted)
+        }
+    }
+
+    /// <summary>Decode → detect → align on an image worker; the classifier batches on its own thread meanwhile.</summary>
+    private Prepared Prepare(ReadOnlySpan<byte> data, AnalysisRequest request, bool keepImage, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
+        var image = decoder.Decode(data, limits, keepImage ? 0 : options.DecodeMinLongSide);
+        try
+        {
+            var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            // Decode and detection are synchronous; check between stages so a cancelled request stops early.
+            cancellationToken.ThrowIfCancellationRequested();
+            var toSourceX = (float)image.SourceWidth / image.Width;
+            var toSourceY = (float)image.SourceHeight / image.Height;
+            var detectStarted = Stopwatch.GetTimestamp();
+            List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> crops;
+            if (request.Detect)
             {
-                imageGate.Release();
+                // The request's minimum face size is in source pixels; the detector sees decoded ones.
+                var faces = detector.Detect(image, toSourceX == 1 ? request.Detection
+                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) });
+                crops = new(faces.Count);
+                foreach (var face in faces)
+                {
+                    var crop = new float[aligner.CropLength];
+                    aligner.CropFace(image, face, crop);
+                    crops.Add((Scale(face.Box, toSourceX, toSourceY), face.Score, Scale(face.Landmarks, toSourceX, toSourceY), crop));
+                }
             }
+            else
+            {
+                var crop = new float[aligner.CropLength];
+                aligner.CropWhole(image, crop);
+                crops = [(new BoxF(0, 0, image.SourceWidth, image.SourceHeight), 1f, null, crop)];
+            }
+            var detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
+            var prepared = new Prepared(image.SourceWidth, image.SourceHeight, crops, decodeMs, detectMs, keepImage ? image : null);
+            if (keepImage)
+            {
+                image = null; // handed over with the crops
+            }
+            // Otherwise the crops are all that classification needs; the pixels are freed before they wait.
+            return prepared;
+        }
+        finally
+        {
+            image?.Dispose();
         }
     }
 

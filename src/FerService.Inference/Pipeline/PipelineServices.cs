@@ -49,15 +49,15 @@ public static class PipelineServices
 }
 
 /// <summary>
-/// Builds pipelines that share the decoder, aligner, batch scheduler (one classifier queue) and the gate on concurrent
-/// images (one set of cores) around a given detector.
+/// Builds pipelines that share the decoder, aligner, batch scheduler (one classifier queue) and the image workers
+/// (one set of cores) around a given detector.
 /// </summary>
 public sealed class PipelineFactory(IImageDecoder decoder, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
     IOptions<PipelineOptions> options) : IDisposable
 {
-    private readonly SemaphoreSlim _imageGate = new(options.Value.ConcurrentImages, options.Value.ConcurrentImages);
+    private readonly ImageWorkers _workers = new(options.Value.ConcurrentImages);
 
-    public EmotionPipeline Create(IFaceDetector detector) => new(decoder, detector, aligner, scheduler, limits, options.Value, _imageGate);
+    public EmotionPipeline Create(IFaceDetector detector) => new(decoder, detector, aligner, scheduler, limits, options.Value, _workers);
 
-    public void Dispose() => _imageGate.Dispose();
+    public void Dispose() => _workers.Dispose();
 }
