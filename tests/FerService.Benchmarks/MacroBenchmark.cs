@@ -371,7 +371,7 @@ internal readonly struct CpuClock
     }
 }
 
-/// <summary>One bare request's latency and where it went: waiting for the image gate, decode, detection, classification.</summary>
+/// <summary>One bare request's latency and where it went: waiting for an image worker, decode, detection, classification.</summary>
 internal sealed record StageTimes(int Faces, double TotalMs, FerService.Inference.Pipeline.AnalysisTimings Timings)
 {
     private double WaitMs => TotalMs - Timings.DecodeMs - Timings.DetectMs - Timings.ClassifyMs;
@@ -385,7 +385,7 @@ internal sealed record StageTimes(int Faces, double TotalMs, FerService.Inferenc
             return sorted.Length == 0 ? "-" : Invariant($"{sorted[(int)(0.5 * (sorted.Length - 1))]:F0}/{sorted[(int)Math.Ceiling(0.99 * (sorted.Length - 1))]:F0}");
         }
         var byFaces = string.Join(' ', all.GroupBy(s => s.Faces).OrderBy(g => g.Key).Select(g => $"{g.Key}:{Percentiles(g.Select(s => s.TotalMs))}"));
-        return $"p50/p99 ms: gate wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
+        return $"p50/p99 ms: worker wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
             + $"detect {Percentiles(all.Select(s => s.Timings.DetectMs))}, classify {Percentiles(all.Select(s => s.Timings.ClassifyMs))}; by faces {byFaces}";
     }
 }
