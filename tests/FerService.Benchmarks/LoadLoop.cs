@@ -7,14 +7,17 @@ internal sealed record LevelResult(int Concurrency, double Seconds, int Complete
 {
     public double PerSecond => Completed / Seconds;
 
-    public double Percentile(double p)
+    public double Percentile(double p) => Percentile(LatenciesMs, p);
+
+    /// <summary>The nearest-rank percentile of ascending values (NaN when there are none).</summary>
+    public static double Percentile(double[] sorted, double p)
     {
-        if (LatenciesMs.Length == 0)
+        if (sorted.Length == 0)
         {
             return double.NaN;
         }
-        var rank = (int)Math.Ceiling(p / 100 * LatenciesMs.Length) - 1;
-        return LatenciesMs[Math.Clamp(rank, 0, LatenciesMs.Length - 1)];
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
 }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using FerService.Inference;
+using FerService.Inference.Pipeline;
 using Microsoft.ML.OnnxRuntime;
 using static System.FormattableString;
 
@@ -121,9 +122,10 @@ internal static class MacroBenchmark
                 }
                 Console.WriteLine(Invariant($"bare pipeline finds {found} faces in the {pasted} pasted, {views.Mean:F2} detector runs per image"));
             }
+            Task<ImageAnalysis> Analyze(int i) => pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None);
             await LoadLoop.RunAsync(WarmUpConcurrency(settings), WarmUp, scenes.Count, async i =>
             {
-                await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
+                await Analyze(i).ConfigureAwait(false);
                 return null;
             });
             using var batches = new CountListener(InferenceMetrics.BatchSizeInstrument);
@@ -136,7 +138,7 @@ internal static class MacroBenchmark
                 var result = await LoadLoop.RunAsync(concurrency, duration, scenes.Count, async i =>
                 {
                     var started = Stopwatch.GetTimestamp();
-                    var analysis = await pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false);
+                    var analysis = await Analyze(i).ConfigureAwait(false);
                     stages.Enqueue(new StageTimes(scenes[i].Faces.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, analysis.Timings));
                     return null;
                 });
@@ -372,7 +374,7 @@ internal readonly struct CpuClock
 }
 
 /// <summary>One bare request's latency and where it went: waiting for an image worker, decode, detection, classification.</summary>
-internal sealed record StageTimes(int Faces, double TotalMs, FerService.Inference.Pipeline.AnalysisTimings Timings)
+internal sealed record StageTimes(int Faces, double TotalMs, AnalysisTimings Timings)
 {
     private double WaitMs => TotalMs - Timings.DecodeMs - Timings.DetectMs - Timings.ClassifyMs;
 
@@ -382,7 +384,7 @@ internal sealed record StageTimes(int Faces, double TotalMs, FerService.Inferenc
         static string Percentiles(IEnumerable<double> values)
         {
             var sorted = values.Order().ToArray();
-            return sorted.Length == 0 ? "-" : Invariant($"{sorted[(int)(0.5 * (sorted.Length - 1))]:F0}/{sorted[(int)Math.Ceiling(0.99 * (sorted.Length - 1))]:F0}");
+            return Invariant($"{LevelResult.Percentile(sorted, 50):F0}/{LevelResult.Percentile(sorted, 99):F0}");
         }
         var byFaces = string.Join(' ', all.GroupBy(s => s.Faces).OrderBy(g => g.Key).Select(g => $"{g.Key}:{Percentiles(g.Select(s => s.TotalMs))}"));
         return $"p50/p99 ms: worker wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
