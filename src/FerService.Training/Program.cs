@@ -19,6 +19,7 @@ namespace FerService.Training
                        [--epochs N] [--minutes M] [--seed S] [--threads T]
                        [--crop 48] [--ferplus-weight 0] [--erase 0.5] [--mixup 0]   (recipe: crop side, FER+ target weight, erasing probability, mixup Beta α)
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
+                       [--teacher models/emotion-fer2013.onnx] [--distill-weight 0.5] [--distill-temperature 2]   (knowledge distillation from an exported model)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
@@ -89,6 +90,15 @@ namespace FerService.Training
                     ? smoothing <= 1 ? smoothing : throw new ArgumentException("--label-smoothing must be between 0 and 1.")
                     : 0.1,
                 MaxTrainingRows = arguments.GetInt("max-rows"),
+                TeacherPath = arguments.Get("teacher") is { } teacher
+                    ? File.Exists(teacher) ? teacher : throw new FileNotFoundException($"Teacher model '{teacher}' does not exist.")
+                    : null,
+                DistillationWeight = arguments.GetDouble("distill-weight") is { } weight
+                    ? weight <= 1 ? weight : throw new ArgumentException("--distill-weight must be between 0 and 1.")
+                    : 0.5,
+                DistillationTemperature = arguments.GetDouble("distill-temperature") is { } temperature
+                    ? temperature > 0 ? temperature : throw new ArgumentException("--distill-temperature must be positive.")
+                    : 2,
                 Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
                 BFloat16 = arguments.Get("precision") switch
                 {

@@ -49,6 +49,15 @@ internal sealed record TrainOptions
     /// already shuffled), inputs and soft targets alike, one λ per batch.
     /// </summary>
     public double MixupAlpha { get; init; }
+    /// <summary>
+    /// An exported classifier (.onnx beside its card) to distil from; null trains on the labels alone. Its flip-averaged
+    /// probabilities at <see cref="DistillationTemperature"/> are the target of a second cross-entropy term.
+    /// </summary>
+    public string? TeacherPath { get; init; }
+    /// <summary>Share of the loss that follows the teacher (the rest follows the smoothed label).</summary>
+    public double DistillationWeight { get; init; } = 0.5;
+    /// <summary>Softens teacher and student alike in the distillation term, which is scaled by T² so its gradients keep their size.</summary>
+    public double DistillationTemperature { get; init; } = 2;
     /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
     public bool BFloat16 { get; init; }
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
@@ -70,6 +79,9 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     public const string CheckpointFileName = "emotion-fer2013.ckpt";
     public const string Int8ModelFileName = "emotion-fer2013-int8.onnx";
     public const string Int8ManifestFileName = "emotion-fer2013-int8.json";
+
+    /// <summary>The distillation teacher as the card names it: file and sha256 (null without one).</summary>
+    private string? _teacher;
 
     /// <summary>Training rows whose activation ranges set the int8 model's quantisation (evenly spread over the split).</summary>
     private const int CalibrationRows = 2048;
@@ -105,6 +117,23 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         CopyState(model, ema);
         using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
         log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}");
+
+        using var teacher = options.TeacherPath is { } teacherPath ? new DistillationTeacher(teacherPath, options.Threads) : null;
+        if (teacher is not null)
+        {
+            var input = teacher.Manifest.Input;
+            if (input.Height != options.TrainCrop || input.Width != options.TrainCrop || Math.Abs(input.Mean[0] * 255 - mean * 255) > 0.5 || Math.Abs(input.Std[0] * 255 - std * 255) > 0.5)
+            {
+                throw new ArgumentException($"The teacher {options.TeacherPath} expects {input.Width}x{input.Height} faces normalised with mean {input.Mean[0]} and std {input.Std[0]}; the student trains on {options.TrainCrop}x{options.TrainCrop} with {mean:F4} and {std:F4}.");
+            }
+            _teacher = $"{Path.GetFileName(options.TeacherPath)} (sha256 {teacher.Manifest.Sha256})";
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"distilling from {teacher.Manifest.Name} {teacher.Manifest.Version} (sha256 {teacher.Manifest.Sha256[..12]}): weight {options.DistillationWeight}, temperature {options.DistillationTemperature}"));
+        }
+        // Tensors, not implicit Scalars, for the loss constants: see Erase.
+        using var labelShare = tensor((float)(1 - options.DistillationWeight));
+        using var teacherShare = tensor((float)(options.DistillationWeight * options.DistillationTemperature * options.DistillationTemperature));
+        using var inverseTemperature = tensor((float)(1 / options.DistillationTemperature));
 
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
@@ -153,6 +182,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 phases[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
                 var logits = shadow is null ? model.forward(batch) : shadow.Forward(batch);
                 var loss = -(batchTargets * nn.functional.log_softmax(logits, 1)).sum(1).mean();
+                if (teacher is not null)
+                {
+                    var teacherTargets = teacher.Probabilities(batch, options.DistillationTemperature);
+                    var distillation = -(teacherTargets * nn.functional.log_softmax(logits.mul(inverseTemperature), 1)).sum(1).mean();
+                    loss = loss.mul(labelShare).add(distillation.mul(teacherShare));
+                }
                 phases[1] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
                 optimizer.zero_grad();
                 loss.backward();
@@ -315,7 +350,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["architecture"] = $"VGG-style conv3x3+BN+ReLU [{options.Architecture}], {(options.FlattensFeatureMap ? "last feature map flattened" : "global average pool")}, dropout {options.FeatureDropout}, linear 256 + ReLU, dropout {options.HeadDropout}, linear 7",
         ["input"] = "48x48 grey, scaled to [0,1], normalised with the Training pixel mean/std",
         ["augmentation"] = $"per sample: random {options.TrainCrop}x{options.TrainCrop} crop plus ±4 px shift, horizontal flip, ±10° rotation, 0.9–1.1 scale (one affine_grid + grid_sample), contrast 0.8–1.2, brightness ±0.1{(options.EraseProbability > 0 ? $", random erasing (p {options.EraseProbability:0.##}, 2–20 % of the face, noise fill)" : "")}; evaluation on the full 48x48 face",
-        ["loss"] = $"soft cross-entropy; target = {1 - options.FerPlusWeight:0.##} × (label smoothed {options.LabelSmoothing}) + {options.FerPlusWeight:0.##} × FER+ vote distribution (where votes exist){(options.MixupAlpha > 0 ? string.Create(CultureInfo.InvariantCulture, $"; mixup (Beta({options.MixupAlpha:0.##}, {options.MixupAlpha:0.##}), one λ per batch, inputs and targets)") : "")}",
+        ["loss"] = $"soft cross-entropy; target = {1 - options.FerPlusWeight:0.##} × (label smoothed {options.LabelSmoothing}) + {options.FerPlusWeight:0.##} × FER+ vote distribution (where votes exist){(options.TeacherPath is null ? "" : string.Create(CultureInfo.InvariantCulture, $"; distilled: {1 - options.DistillationWeight:0.##} × that + {options.DistillationWeight:0.##} × T² × cross-entropy at temperature T = {options.DistillationTemperature} against the flip-averaged softened predictions of the teacher {_teacher} on the same augmented batch"))}{(options.MixupAlpha > 0 ? string.Create(CultureInfo.InvariantCulture, $"; mixup (Beta({options.MixupAlpha:0.##}, {options.MixupAlpha:0.##}), one λ per batch, inputs and targets)") : "")}",
         ["optimiser"] = string.Create(CultureInfo.InvariantCulture, $"SGD nesterov momentum 0.9, weight decay {options.WeightDecay}, batch {options.BatchSize}{(options.BFloat16 ? "; bf16 mixed precision (fp32 master weights and BatchNorm)" : "")}"),
         ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),

@@ -163,6 +163,73 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void TrainWithTeacher_TinySlice_TeacherMatchesItsCheckpointAndRecipeSaysDistilled()
+    {
+        var data = WriteSyntheticCsv(training: 70, publicTest: 21);
+        var teacherModels = Path.Combine(_directory, "teacher");
+        var studentModels = Path.Combine(_directory, "student");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] tiny = ["--data", data, "--epochs", "1", "--max-steps", "3", "--batch", "16", "--arch", "8,M,16,M", "--seed", "7", "--threads", "1"];
+        Assert.True(Cli.Run(["train", .. tiny, "--out", teacherModels], output, error) == 0, error.ToString());
+        var teacherOnnx = Path.Combine(teacherModels, "emotion-fer2013.onnx");
+
+        // The teacher's ONNX Runtime probabilities are the softened, flip-averaged ones of the network it was exported from.
+        using (var teacher = new DistillationTeacher(teacherOnnx, threads: 1))
+        using (var network = new EmotionNet("8,M,16,M", 7, 0.2, 0.3))
+        {
+            network.load(Path.Combine(teacherModels, Trainer.CheckpointFileName));
+            network.eval();
+            random.manual_seed(9);
+            using var batch = randn(5, 1, 48, 48);
+            using var expected = (nn.functional.softmax(network.forward(batch) / 2, 1) + nn.functional.softmax(network.forward(batch.flip(3)) / 2, 1)) / 2;
+            using var actual = teacher.Probabilities(batch, temperature: 2);
+            Assert.True((actual - expected).abs().max().item<float>() < 1e-4f);
+        }
+
+        var distilled = Cli.Run(["train", .. tiny, "--out", studentModels, "--teacher", teacherOnnx, "--distill-weight", "0.7", "--distill-temperature", "3"], output, error);
+
+        Assert.True(distilled == 0, error.ToString());
+        Assert.Contains("distilling from fer2013-vgg", output.ToString(), StringComparison.Ordinal);
+        var loss = ModelManifest.Load(Path.Combine(studentModels, "emotion-fer2013.json")).Training!.Recipe!["loss"];
+        Assert.Contains("0.7 × T² × cross-entropy at temperature T = 3", loss, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainWithTeacher_CropTheTeacherWasNotTrainedOn_FailsWithMessage()
+    {
+        var data = WriteSyntheticCsv(training: 21, publicTest: 7);
+        var models = Path.Combine(_directory, "teacher");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] tiny = ["--data", data, "--epochs", "1", "--max-steps", "1", "--batch", "16", "--arch", "8,M", "--threads", "1"];
+        Assert.True(Cli.Run(["train", .. tiny, "--out", models], output, error) == 0, error.ToString());
+
+        var code = Cli.Run(["train", .. tiny, "--out", models, "--crop", "40", "--teacher", Path.Combine(models, "emotion-fer2013.onnx")], output, error);
+
+        Assert.Equal(1, code);
+        Assert.Contains("expects 48x48 faces", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddSoftmax_TwoRows_AddsWeightedDistributionsFlatterAtHigherTemperature()
+    {
+        float[] logits = [2, 0, -1, 0, 0, 0];
+        var sharp = new float[6];
+        var flat = new float[6];
+
+        DistillationTeacher.AddSoftmax(logits, 3, 1f, 0.5f, sharp);
+        DistillationTeacher.AddSoftmax(logits, 3, 1f, 0.5f, sharp);
+        DistillationTeacher.AddSoftmax(logits, 3, 0.25f, 1f, flat);
+
+        Assert.Equal(1, sharp[0] + sharp[1] + sharp[2], 5);
+        Assert.Equal(MathF.Exp(2) / (MathF.Exp(2) + 1 + MathF.Exp(-1)), sharp[0], 5);
+        Assert.Equal(1 / 3f, sharp[4], 5);
+        Assert.True(flat[0] < sharp[0] && flat[2] > sharp[2]);
+        Assert.Equal(1, flat[0] + flat[1] + flat[2], 5);
+    }
+
+    [Fact]
     public void BFloat16Shadow_OneStep_LogitsAndGradientsFollowFp32()
     {
         random.manual_seed(11);
