@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using FerService.Tests.Shared;
 
 namespace FerService.Api.Tests;
@@ -8,18 +7,12 @@ namespace FerService.Api.Tests;
 /// <summary>The built service as its own process: SIGTERM while requests are in flight.</summary>
 public sealed class ShutdownTests
 {
-    /// <summary>The built service as its own process (output redirected), pointed at the repository's models.</summary>
-    internal static ProcessStartInfo ServiceStart(params string[] arguments)
+    /// <summary>The built service as its own process on a free loopback port, pointed at the repository's models.</summary>
+    internal static ServiceProcess StartService(Dictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet", [ServiceDll(), .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(ServiceDll())!,
-        };
-        start.Environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
-        start.Environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
-        return start;
+        environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
+        environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        return ServiceProcess.Start(ServiceDll(), arguments, environment);
     }
 
     private static string ServiceDll()
@@ -34,7 +27,7 @@ public sealed class ShutdownTests
     [Fact]
     public async Task Sigterm_WithEightRequestsInFlight_AllCompleteNewOnesRefusedExitCodeZero()
     {
-        using var running = ServiceUnderTest.Start(new()
+        using var running = StartService(new()
         {
             ["Fer__Limits__ShutdownTimeout"] = "00:00:30",
             ["DOTNET_ENVIRONMENT"] = "Production",
@@ -81,49 +74,5 @@ public sealed class ShutdownTests
         using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         await service.WaitForExitAsync(exit.Token);
         Assert.Equal(0, service.ExitCode);
-    }
-}
-
-/// <summary>The built service started as its own process on a free loopback port; killed on dispose if still running.</summary>
-internal sealed class ServiceUnderTest : IDisposable
-{
-    private ServiceUnderTest(Process process, Uri address)
-    {
-        Process = process;
-        Address = address;
-    }
-
-    public Process Process { get; }
-
-    public Uri Address { get; }
-
-    public static ServiceUnderTest Start(Dictionary<string, string> environment)
-    {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        var start = ShutdownTests.ServiceStart("--urls", $"http://127.0.0.1:{port}");
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new ServiceUnderTest(process, new Uri($"http://127.0.0.1:{port}"));
-    }
-
-    public void Dispose()
-    {
-        if (!Process.HasExited)
-        {
-            Process.Kill(true);
-        }
-        Process.Dispose();
     }
 }

@@ -75,15 +75,13 @@ public sealed class StartupTests : IDisposable
     [Fact]
     public async Task Start_CudaRequiredOnTheCpuBuild_ProcessExitsSayingWhy()
     {
-        var start = ShutdownTests.ServiceStart("--urls", "http://127.0.0.1:0", "--Fer:Onnx:ExecutionProvider=Cuda", "--Fer:Onnx:RequireGpu=true");
-        using var service = System.Diagnostics.Process.Start(start)!;
-        var output = service.StandardOutput.ReadToEndAsync();
-        var error = service.StandardError.ReadToEndAsync();
+        using var service = ShutdownTests.StartService(new(), "--Fer:Onnx:ExecutionProvider=Cuda", "--Fer:Onnx:RequireGpu=true");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await service.WaitForExitAsync(timeout.Token);
+        // Returns once the process has exited and its redirected output has been read to the end.
+        await service.Process.WaitForExitAsync(timeout.Token);
 
-        Assert.NotEqual(0, service.ExitCode);
-        Assert.Contains("CUDA was required", await output + await error, StringComparison.Ordinal);
+        Assert.NotEqual(0, service.Process.ExitCode);
+        Assert.Contains("CUDA was required", service.Output, StringComparison.Ordinal);
     }
 
     [Fact]

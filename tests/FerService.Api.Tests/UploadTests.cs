@@ -8,7 +8,7 @@ public sealed class UploadTests
     [Fact]
     public async Task Post_UploadOver64KiB_WithoutWritableTempDirectory_Returns200()
     {
-        using var running = ServiceUnderTest.Start(new()
+        using var running = ShutdownTests.StartService(new()
         {
             // Where ASP.NET's form reader spools files over 64 KiB; it does not exist, so any spooling fails the request.
             ["ASPNETCORE_TEMP"] = Path.Combine(Path.GetTempPath(), $"fer-missing-{Guid.NewGuid():N}"),

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using FerService.Inference;
 using FerService.Inference.Pipeline;
+using FerService.Tests.Shared;
 using Microsoft.ML.OnnxRuntime;
 using static System.FormattableString;
 
@@ -157,7 +158,15 @@ internal static class MacroBenchmark
         if (settings.ServiceDll is { } dll)
         {
             var log = Path.Combine(settings.OutputDirectory, "service.log");
-            using var process = await ServiceProcess.StartAsync(Path.GetFullPath(dll), settings.Port, settings.ServiceArguments(), log);
+            using var process = ServiceProcess.Start(dll, settings.ServiceArguments(), logPath: log, port: settings.Port);
+            try
+            {
+                await process.WaitReadyAsync(TimeSpan.FromMinutes(1));
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"{e.Message} See {log}.", e);
+            }
             using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
             {
                 BaseAddress = process.Address,
