@@ -38,40 +38,24 @@ internal sealed class DistillationTeacher : IDisposable
         EnsureLength(ref _logits, count * classes);
         EnsureLength(ref _probabilities, count * classes);
         Array.Clear(_probabilities, 0, count * classes);
+        Span<float> face = stackalloc float[classes];
         foreach (var mirrored in (ReadOnlySpan<bool>)[false, true])
         {
             using (var view = mirrored ? normalisedBatch.flip(3).contiguous() : normalisedBatch.contiguous())
             {
-                // One block copy: the element-wise TensorAccessor copy took longer than the teacher's run.
                 System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(view.bytes).CopyTo(_pixels);
             }
             _classifier.ComputeLogits(_pixels.AsMemory(0, length), count, _logits.AsSpan(0, count * classes));
-            AddSoftmax(_logits.AsSpan(0, count * classes), classes, (float)(1 / temperature), 0.5f, _probabilities);
+            for (var i = 0; i < count; i++)
+            {
+                Softmax.Compute(_logits.AsSpan(i * classes, classes), face, temperature);
+                for (var c = 0; c < classes; c++)
+                {
+                    _probabilities[i * classes + c] += face[c] / 2;
+                }
+            }
         }
         return tensor(_probabilities.AsSpan(0, count * classes).ToArray(), [count, classes]);
-    }
-
-    /// <summary>Adds weight × softmax(logits × inverseTemperature) of each row to <paramref name="sums"/>.</summary>
-    internal static void AddSoftmax(ReadOnlySpan<float> logits, int classes, float inverseTemperature, float weight, Span<float> sums)
-    {
-        for (var row = 0; row < logits.Length; row += classes)
-        {
-            var scores = logits.Slice(row, classes);
-            var max = float.NegativeInfinity;
-            foreach (var score in scores)
-            {
-                max = MathF.Max(max, score);
-            }
-            var total = 0f;
-            foreach (var score in scores)
-            {
-                total += MathF.Exp((score - max) * inverseTemperature);
-            }
-            for (var c = 0; c < classes; c++)
-            {
-                sums[row + c] += weight * MathF.Exp((scores[c] - max) * inverseTemperature) / total;
-            }
-        }
     }
 
     private static void EnsureLength(ref float[] buffer, int length)
