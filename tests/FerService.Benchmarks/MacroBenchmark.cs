@@ -159,14 +159,7 @@ internal static class MacroBenchmark
         {
             var log = Path.Combine(settings.OutputDirectory, "service.log");
             using var process = ServiceProcess.Start(dll, settings.ServiceArguments(), logPath: log, port: settings.Port);
-            try
-            {
-                await process.WaitReadyAsync(TimeSpan.FromMinutes(1));
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new InvalidOperationException($"{e.Message} See {log}.", e);
-            }
+            await process.WaitReadyAsync(TimeSpan.FromMinutes(1));
             using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
             {
                 BaseAddress = process.Address,

@@ -12,12 +12,14 @@ namespace FerService.Tests.Shared;
 internal sealed class ServiceProcess : IDisposable
 {
     private readonly StreamWriter? _log;
+    private readonly string? _logPath;
     private readonly System.Text.StringBuilder _output = new();
 
-    private ServiceProcess(Process process, StreamWriter? log, Uri address)
+    private ServiceProcess(Process process, string? logPath, Uri address)
     {
         Process = process;
-        _log = log;
+        _logPath = logPath;
+        _log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
         Address = address;
     }
 
@@ -50,8 +52,7 @@ internal sealed class ServiceProcess : IDisposable
             start.Environment[name] = value;
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start dotnet {apiDll}.");
-        var log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
-        var service = new ServiceProcess(process, log, address);
+        var service = new ServiceProcess(process, logPath, address);
         process.OutputDataReceived += (_, e) => service.Write(e.Data);
         process.ErrorDataReceived += (_, e) => service.Write(e.Data);
         process.BeginOutputReadLine();
@@ -80,9 +81,10 @@ internal sealed class ServiceProcess : IDisposable
             }
             await Task.Delay(250).ConfigureAwait(false);
         }
+        var seeLog = _logPath is null ? "" : $" See {_logPath}.";
         throw new InvalidOperationException(Process.HasExited
-            ? $"The service exited with code {Process.ExitCode} before it was ready."
-            : $"The service was not ready within {timeout.TotalSeconds:F0} s.");
+            ? $"The service exited with code {Process.ExitCode} before it was ready.{seeLog}"
+            : $"The service was not ready within {timeout.TotalSeconds:F0} s.{seeLog}");
     }
 
     private static int FreePort()
