@@ -20,6 +20,7 @@ namespace FerService.Training
                        [--crop 48] [--ferplus-weight 0] [--erase 0.5] [--mixup 0]   (recipe: crop side, FER+ target weight, erasing probability, mixup Beta α)
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
                        [--teacher models/emotion-fer2013.onnx] [--distill-weight 0.5] [--distill-temperature 2]   (knowledge distillation from an exported model)
+                       [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
@@ -99,6 +100,12 @@ namespace FerService.Training
                 DistillationTemperature = arguments.GetDouble("distill-temperature") is { } temperature
                     ? temperature > 0 ? temperature : throw new ArgumentException("--distill-temperature must be positive.")
                     : 2,
+                RecalibrateBatchNorm = arguments.Get("recalibrate-bn") switch
+                {
+                    null or "false" => false,
+                    "true" => true,
+                    var other => throw new ArgumentException($"--recalibrate-bn must be true or false, not '{other}'."),
+                },
                 Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
                 BFloat16 = arguments.Get("precision") switch
                 {

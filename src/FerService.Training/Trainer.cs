@@ -60,6 +60,13 @@ internal sealed record TrainOptions
     public double DistillationTemperature { get; init; } = 2;
     /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
     public bool BFloat16 { get; init; }
+    /// <summary>
+    /// Re-estimate every BatchNorm's statistics on the clean Training faces before export: training gathered them on
+    /// augmented, partly erased (and with bf16, lower-precision) batches, which is not what the service feeds the model.
+    /// Off by default: on two checkpoints it lowered PublicTest accuracy (69.04 → 68.46 %, 69.13 → 68.26 %); the weights
+    /// were fitted under the augmented batches' statistics.
+    /// </summary>
+    public bool RecalibrateBatchNorm { get; init; }
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }
@@ -258,6 +265,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     private ModelManifest Finish(EmotionNet model, Tensor trainImages, Fer2013Split validation, Tensor validationImages, double mean, double std,
         double wallSeconds, List<EpochLog> epochLog, string bestSource)
     {
+        if (options.RecalibrateBatchNorm)
+        {
+            using var labels = tensor(validation.Labels.Select(l => (long)l).ToArray());
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PublicTest accuracy before BatchNorm re-estimation {Accuracy(model, validationImages, labels):P2}"));
+            RecalibrateBatchNorm(model, trainImages, mean, std);
+        }
         model.eval();
         var logits = Logits(model, validationImages);
         using var flippedImages = validationImages.flip(3);
@@ -355,6 +368,9 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
         ["selection"] = $"best PublicTest accuracy, evaluated every epoch: {bestSource}",
+        ["batchNorm"] = options.RecalibrateBatchNorm
+            ? "statistics re-estimated after selection on all Training faces, unaugmented, in float32 (row-weighted mean of batch statistics, batch 512)"
+            : "statistics as accumulated during training",
     };
 
     private double LearningRateAt(double progress)
@@ -574,6 +590,35 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             values.CopyTo(result, (int)(start * Classes));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Replaces every BatchNorm's running mean and variance with their average over <paramref name="pixels"/> (raw [0, 1]
+    /// faces), each batch weighted by its rows. Weights are untouched; the model is left in eval mode.
+    /// </summary>
+    internal static void RecalibrateBatchNorm(EmotionNet model, Tensor pixels, double mean, double std)
+    {
+        var norms = model.modules().OfType<TorchSharp.Modules.BatchNorm2d>().ToArray();
+        var momenta = norms.Select(norm => norm.momentum).ToArray();
+        using var _ = no_grad();
+        model.train();
+        var count = pixels.shape[0];
+        for (long start = 0; start < count; start += EvaluationBatch)
+        {
+            using var scope = NewDisposeScope();
+            var length = Math.Min(EvaluationBatch, count - start);
+            // running = (1 − m) · running + m · batch with m = rows / rows so far: a row-weighted running average.
+            foreach (var norm in norms)
+            {
+                norm.momentum = (double)length / (start + length);
+            }
+            model.forward(Normalise(pixels.narrow(0, start, length), mean, std));
+        }
+        for (var i = 0; i < norms.Length; i++)
+        {
+            norms[i].momentum = momenta[i];
+        }
+        model.eval();
     }
 
     private static void UpdateEma(EmotionNet model, EmotionNet ema, double decay)

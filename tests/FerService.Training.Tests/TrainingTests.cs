@@ -124,10 +124,37 @@ public sealed class TrainingTests : IDisposable
         Assert.DoesNotContain("\"\u0004Conv", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void RecalibrateBatchNorm_TwoUnevenBatches_RunningMeanIsTheDataMeanAndWeightsStay()
+    {
+        using var model = SmallNetwork("8,M");
+        var conv = model.Layers.OfType<Conv2d>().Single();
+        var norm = model.Layers.OfType<BatchNorm2d>().Single();
+        using var weightsBefore = conv.weight!.detach().clone();
+        // 512 dark + 188 bright rows: two batches of unequal size and very different statistics, so weighting them
+        // equally (or keeping only the last) would miss the data mean by far more than the tolerance.
+        using var pixels = cat([rand(512, 1, 48, 48) * 0.5, rand(188, 1, 48, 48) * 0.5 + 0.5]);
+        using var expectedMean = WithoutGrad(() => conv.forward((pixels - 0.5) / 0.25).mean([0, 2, 3]));
+
+        Trainer.RecalibrateBatchNorm(model, pixels, mean: 0.5, std: 0.25);
+
+        Assert.True(expectedMean.allclose(norm.running_mean!, rtol: 1e-4, atol: 1e-5),
+            $"running mean {string.Join(", ", norm.running_mean!.data<float>().ToArray())} vs data mean {string.Join(", ", expectedMean.data<float>().ToArray())}");
+        Assert.True(weightsBefore.eq(conv.weight!).all().item<bool>());
+        Assert.Equal(0.1, norm.momentum);
+        Assert.False(model.training);
+    }
+
+    private static Tensor WithoutGrad(Func<Tensor> compute)
+    {
+        using var _ = no_grad();
+        return compute();
+    }
+
     [Theory]
-    [InlineData("fp32", "0")]
-    [InlineData("bf16", "0.2")]
-    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision, string mixup)
+    [InlineData("fp32", "0", "false")]
+    [InlineData("bf16", "0.2", "true")]
+    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision, string mixup, string recalibrateBatchNorm)
     {
         var data = WriteSyntheticCsv(training: 70, publicTest: 21, privateTest: 7);
         var models = Path.Combine(_directory, "models");
@@ -135,7 +162,8 @@ public sealed class TrainingTests : IDisposable
         using var error = new StringWriter();
 
         var trained = Cli.Run(["train", "--data", data, "--out", models, "--epochs", "2", "--max-steps", "4", "--batch", "16",
-            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision, "--mixup", mixup], output, error);
+            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision, "--mixup", mixup,
+            "--recalibrate-bn", recalibrateBatchNorm], output, error);
 
         Assert.True(trained == 0, error.ToString());
         Assert.Contains("epoch   1", output.ToString(), StringComparison.Ordinal);
@@ -148,6 +176,7 @@ public sealed class TrainingTests : IDisposable
             Assert.Equal(21, card.Metrics!.Count);
             Assert.True(card.Temperature > 0);
             Assert.Equal(mixup != "0", card.Training!.Recipe!["loss"].Contains("mixup", StringComparison.Ordinal));
+            Assert.Equal(recalibrateBatchNorm == "true", card.Training.Recipe["batchNorm"].Contains("re-estimated", StringComparison.Ordinal));
 
             using var evaluation = new StringWriter();
             var evaluated = Cli.Run(["evaluate", "--data", data, "--model", Path.Combine(models, modelFile), "--usage", "PublicTest",
