@@ -22,7 +22,8 @@ internal sealed class Evaluator(TextWriter output)
     public ModelMetrics Run(string dataPath, string modelPath, string? usage, string? reportDirectory)
     {
         var manifestPath = Path.ChangeExtension(modelPath, ".json");
-        var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions()), NullLogger<OnnxSessionFactory>.Instance);
+        // One run at a time here, unlike the service: let each run use every core (the service's default is one thread).
+        var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions { IntraOpThreads = 0 }), NullLogger<OnnxSessionFactory>.Instance);
         using var classifier = new EmotionClassifier(manifestPath, sessions);
         var manifest = classifier.Manifest;
         var aligner = new FaceAligner(manifest.Input);
