@@ -8,13 +8,20 @@ namespace FerService.Training;
 /// <summary>
 /// Static int8 quantisation of an <see cref="EmotionNet"/> in ONNX's QDQ form, which ONNX Runtime's CPU provider
 /// turns into QLinearConv (uint8 activations × int8 weights; VNNI where the CPU has it). Each BatchNorm is folded
-/// into its conv first; weights are int8, symmetric, one scale per output channel; each conv block's ReLU output
+/// into its conv first; weights are 7-bit values in int8, symmetric, one scale per output channel; each conv block's ReLU output
 /// is uint8 with zero point 0, so the ReLU disappears into the quantiser, over the range seen on calibration
 /// images. Max-pooling runs on the uint8 values; global pooling and the small MLP head stay float32.
 /// </summary>
 internal static class Int8Exporter
 {
     private const int Batch = 256;
+
+    /// <summary>
+    /// Weights use ±63, not ±127: without VNNI, x86 multiplies uint8 × int8 with VPMADDUBSW, which adds two products in
+    /// int16 and saturates when 255 × |w| twice exceeds 32,767. With |w| ≤ 63 no pair can (2 × 255 × 64 = 32,640), so the
+    /// model computes the same on every CPU. See docs/decisions/int8-classifier.md.
+    /// </summary>
+    public const int WeightLimit = 63;
 
     /// <summary>The largest ReLU output of each conv block, in layer order, over the (normalised) images.</summary>
     public static float[] Calibrate(EmotionNet model, Tensor images)
@@ -95,7 +102,7 @@ internal static class Int8Exporter
         return graph.Node("DequantizeLinear", [quantized, scaleName, zeroName], graph.Unique("dq"));
     }
 
-    /// <summary>Conv with BatchNorm folded in, weights int8 per output channel, bias int32 at input scale × weight scale.</summary>
+    /// <summary>Conv with BatchNorm folded in, weights 7-bit per output channel, bias int32 at input scale × weight scale.</summary>
     private static string QuantizedConv(OnnxGraphBuilder graph, Conv2d conv, BatchNorm2d bn, string input, float inputScale)
     {
         var weights = OnnxExporter.Values(conv.weight!);
@@ -121,10 +128,10 @@ internal static class Int8Exporter
                 w *= factor;
                 maxAbs = Math.Max(maxAbs, Math.Abs(w));
             }
-            weightScales[c] = maxAbs > 0 ? maxAbs / 127f : 1f;
+            weightScales[c] = maxAbs > 0 ? maxAbs / WeightLimit : 1f;
             for (var k = 0; k < perChannel; k++)
             {
-                quantizedWeights[c * perChannel + k] = (sbyte)Math.Clamp(MathF.Round(channelWeights[k] / weightScales[c]), -127, 127);
+                quantizedWeights[c * perChannel + k] = (sbyte)Math.Clamp(MathF.Round(channelWeights[k] / weightScales[c]), -WeightLimit, WeightLimit);
             }
             biasScales[c] = inputScale * weightScales[c];
             var bias = beta[c] + (convBias[c] - runningMean[c]) * factor;

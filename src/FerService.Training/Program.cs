@@ -23,6 +23,7 @@ namespace FerService.Training
                        [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
+              quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
 
             train and export write emotion-fer2013.onnx/.json and its int8 twin emotion-fer2013-int8.onnx/.json.
@@ -47,6 +48,10 @@ namespace FerService.Training
                     case "export":
                         new Trainer(TrainOptionsFrom(arguments, args), output).Export(
                             arguments.Get("checkpoint") ?? throw new ArgumentException("export needs --checkpoint <file.ckpt>."));
+                        return 0;
+                    case "quantize":
+                        new Trainer(TrainOptionsFrom(arguments, args), output).Quantize(
+                            arguments.Get("model") ?? throw new ArgumentException("quantize needs --model <file.onnx>."));
                         return 0;
                     case "evaluate":
                         new Evaluator(output).Run(DataPath(arguments),

@@ -279,26 +279,80 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var manifest = WriteCard(model, ModelFileName, ManifestFileName, "fer2013-vgg", OnnxExporter.Export(model, Side, Side, Classes),
             logits, flipped, validation, cardMean, cardStd, wallSeconds, epochLog, Recipe(bestSource));
 
+        WriteInt8(model, manifest, trainImages, validation, validationImages, mean, std, Recipe(bestSource), training: null, wallSeconds, epochLog);
+        return manifest;
+    }
+
+    /// <summary>
+    /// The int8 twin of <paramref name="floatCard"/>'s model: calibrated on Training rows, measured on PublicTest through
+    /// ONNX Runtime (TorchSharp cannot run it), with a temperature of its own. <paramref name="training"/> replaces the
+    /// card's training section when the model was not trained by this run.
+    /// </summary>
+    private ModelManifest WriteInt8(EmotionNet model, ModelManifest floatCard, Tensor trainImages, Fer2013Split validation, Tensor validationImages,
+        double mean, double std, Dictionary<string, string> recipe, ModelTraining? training, double wallSeconds, List<EpochLog> epochLog)
+    {
+        var (cardMean, cardStd) = (floatCard.Input.Mean[0], floatCard.Input.Std[0]);
         var stride = Math.Max(1, trainImages.shape[0] / CalibrationRows);
         using var calibrationIndices = arange(0, trainImages.shape[0], stride, ScalarType.Int64);
         using var calibrationPixels = trainImages.index_select(0, calibrationIndices);
         using var calibrationImages = Normalise(calibrationPixels, mean, std);
         var ranges = Int8Exporter.Calibrate(model, calibrationImages);
         var int8 = Int8Exporter.Export(model, Side, Side, Classes, ranges, cardMean, cardStd);
-        var int8Recipe = Recipe(bestSource);
-        int8Recipe["quantization"] =
-            $"int8 QDQ of {ModelFileName} (sha256 {manifest.Sha256}): BatchNorm folded into the convs; conv weights int8 symmetric per output channel; "
+        recipe["quantization"] =
+            $"int8 QDQ of {floatCard.File} (sha256 {floatCard.Sha256}): BatchNorm folded into the convs; conv weights 7-bit (±{Int8Exporter.WeightLimit}) in int8, symmetric per output channel, so no CPU's uint8×int8 kernel can saturate; "
             + $"conv activations uint8, range [0, max] of each ReLU output over {calibrationIndices.shape[0]} evenly spaced Training rows; input uint8 over [0, 1]; "
             + "max-pooling on uint8; global pooling and the MLP head float32";
-        WriteCard(model, Int8ModelFileName, Int8ManifestFileName, "fer2013-vgg-int8", int8,
+        using var flippedImages = validationImages.flip(3);
+        return WriteCard(model, Int8ModelFileName, Int8ManifestFileName, floatCard.Name + "-int8", int8,
             OnnxExporter.Logits(int8, validationImages, Classes, options.Threads), OnnxExporter.Logits(int8, flippedImages, Classes, options.Threads),
-            validation, cardMean, cardStd, wallSeconds, epochLog, int8Recipe);
-        return manifest;
+            validation, cardMean, cardStd, wallSeconds, epochLog, recipe, training is null ? null : training with { Recipe = recipe });
+    }
+
+    /// <summary>
+    /// Re-quantises an exported float32 model without its checkpoint: the weights are read back from the ONNX file (checked
+    /// against ONNX Runtime's logits), the architecture from its card; writes the int8 twin and its card beside it.
+    /// </summary>
+    public ModelManifest Quantize(string floatModelPath)
+    {
+        torch.set_num_threads(options.Threads);
+        var floatCard = ModelManifest.Load(Path.ChangeExtension(floatModelPath, ".json"));
+        var architecture = floatCard.Training?.Recipe?.GetValueOrDefault("architecture") ?? "";
+        var (open, close) = (architecture.IndexOf('[', StringComparison.Ordinal), architecture.IndexOf(']', StringComparison.Ordinal));
+        if (open < 0 || close < open)
+        {
+            throw new InvalidDataException($"The card of '{floatModelPath}' names no architecture '[...]' in its training recipe.");
+        }
+        var onnx = File.ReadAllBytes(floatModelPath);
+        var initializers = Onnx.OnnxModelReader.Initializers(onnx);
+        var hidden = (int)initializers.First(i => i.Dims.Length == 2).Dims[0];
+        using var model = new EmotionNet(architecture[(open + 1)..close], Classes, options.FeatureDropout, options.HeadDropout, hidden);
+        Onnx.OnnxWeightLoader.Load(model, initializers);
+        model.eval();
+
+        var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"]);
+        var (mean, std) = (floatCard.Input.Mean[0], floatCard.Input.Std[0]);
+        var validation = splits["PublicTest"];
+        using var trainImages = ToTensor(splits["Training"]);
+        using var validationImages = Normalise(ToTensor(validation), mean, std);
+        using var probe = validationImages.narrow(0, 0, 64);
+        var expected = OnnxExporter.Logits(onnx, probe, Classes, options.Threads);
+        var actual = Logits(model, probe);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (Math.Abs(expected[i] - actual[i]) > 1e-3f)
+            {
+                throw new InvalidDataException($"The weights read back from '{floatModelPath}' do not reproduce its logits ({actual[i]} vs {expected[i]}).");
+            }
+        }
+        var recipe = new Dictionary<string, string>(floatCard.Training!.Recipe!);
+        var training = floatCard.Training with { Command = floatCard.Training.Command + "; quantised by: " + options.Command };
+        return WriteInt8(model, floatCard, trainImages, validation, validationImages, mean, std, recipe, training,
+            floatCard.Training.WallTimeSeconds, [.. floatCard.Training.Log ?? []]);
     }
 
     private ModelManifest WriteCard(EmotionNet model, string modelFileName, string manifestFileName, string name, byte[] onnx,
         float[] logits, float[] flipped, Fer2013Split validation, double mean, double std,
-        double wallSeconds, List<EpochLog> epochLog, Dictionary<string, string> recipe)
+        double wallSeconds, List<EpochLog> epochLog, Dictionary<string, string> recipe, ModelTraining? training = null)
     {
         var temperature = ClassificationMetrics.FitTemperature(logits, validation.Labels, Classes);
         var metrics = ClassificationMetrics.Compute(logits, flipped, validation.Labels, Fer2013Reader.Labels, temperature, "PublicTest");
@@ -328,7 +382,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             OutputName = OnnxExporter.OutputName,
             Labels = Fer2013Reader.Labels,
             Temperature = temperature,
-            Training = new ModelTraining
+            Training = training ?? new ModelTraining
             {
                 Data = "FER2013 Training rows (28,709); checkpoint chosen on PublicTest (3,589); PrivateTest never read",
                 Command = options.Command,

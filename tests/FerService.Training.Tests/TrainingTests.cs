@@ -92,6 +92,10 @@ public sealed class TrainingTests : IDisposable
         Assert.All(ranges, r => Assert.True(r > 0));
 
         var int8 = Int8Exporter.Export(model, 48, 48, 7, ranges, 0.5, 0.25);
+        foreach (var initializer in Onnx.OnnxModelReader.Initializers(int8).Where(i => i.DataType == Onnx.OnnxGraphBuilder.Int8Type))
+        {
+            Assert.All(initializer.SBytes.ToArray(), w => Assert.InRange(w, -Int8Exporter.WeightLimit, Int8Exporter.WeightLimit));
+        }
         var expected = Trainer.Logits(model, input);
         var actual = OnnxExporter.Logits(int8, input, 7, threads: 1);
         // Error against how much the logits vary from image to image (each class's own mean taken out: the biases say nothing).
@@ -332,6 +336,71 @@ public sealed class TrainingTests : IDisposable
         // The temperature minimises NLL on PublicTest, so NLL cannot rise; ECE may move either way by a little.
         Assert.True(card.Metrics!.NllAfterCalibration <= card.Metrics.NllBeforeCalibration);
         Assert.InRange(card.Metrics.EceAfterCalibration, 0, 0.05);
+    }
+
+    [Fact]
+    public void ShippedInt8Models_EveryWeight_FitsInSevenBits()
+    {
+        // Without VNNI, x86 adds two uint8 × int8 products in int16 (VPMADDUBSW): 8-bit weights can saturate there.
+        var int8Tensors = 0;
+        foreach (var path in Directory.GetFiles(TestPaths.Models, "*.onnx"))
+        {
+            foreach (var initializer in Onnx.OnnxModelReader.Initializers(File.ReadAllBytes(path)))
+            {
+                if (initializer.DataType != Onnx.OnnxGraphBuilder.Int8Type)
+                {
+                    continue;
+                }
+                int8Tensors++;
+                foreach (var value in initializer.SBytes)
+                {
+                    Assert.True(value is >= -64 and <= 63, $"{Path.GetFileName(path)}: {initializer.Name} holds {value}, more than 7 bits");
+                }
+            }
+        }
+        Assert.True(int8Tensors > 0, "no int8 model in models/");
+    }
+
+    [Fer2013Fact]
+    public void ShippedInt8Model_OnThisCpu_TracksFloat32WithinHalfAPoint()
+    {
+        var accuracies = new Dictionary<string, (double Single, double Flipped)>();
+        foreach (var model in new[] { "emotion-fer2013.onnx", "emotion-fer2013-int8.onnx" })
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = Cli.Run(["evaluate", "--data", TestPaths.Fer2013!, "--model", Path.Combine(TestPaths.Models, model), "--usage", "PublicTest"], output, error);
+            Assert.True(code == 0, error.ToString());
+            using var json = JsonDocument.Parse(output.ToString().TrimEnd().Split('\n')[^1]);
+            accuracies[model] = (json.RootElement.GetProperty("accuracy").GetDouble(), json.RootElement.GetProperty("accuracyFlipAveraged").GetDouble());
+        }
+        var (floatSingle, floatFlipped) = accuracies["emotion-fer2013.onnx"];
+        var (int8Single, int8Flipped) = accuracies["emotion-fer2013-int8.onnx"];
+        var message = $"PublicTest on this CPU: int8 {int8Single:P2} / {int8Flipped:P2} flip-averaged, float32 {floatSingle:P2} / {floatFlipped:P2}";
+        Assert.True(int8Single >= floatSingle - 0.005, message);
+        Assert.True(int8Flipped >= floatFlipped - 0.005, message);
+    }
+
+    [Fact]
+    public void OnnxWeightLoader_ExportedSmallNetwork_ReproducesItsLogits()
+    {
+        using var model = SmallNetwork();
+        var onnx = OnnxExporter.Export(model, 48, 48, 7);
+        random.manual_seed(11);
+        using var reloaded = new EmotionNet(model.Spec, 7, 0.2, 0.3, hidden: 12);
+        Onnx.OnnxWeightLoader.Load(reloaded, Onnx.OnnxModelReader.Initializers(onnx));
+        reloaded.eval();
+
+        using var input = randn(4, 1, 48, 48);
+        var expected = Trainer.Logits(model, input);
+        var actual = Trainer.Logits(reloaded, input);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 5);
+        }
+        using var wider = new EmotionNet("8,M,16,32,M", 7, 0.2, 0.3, hidden: 12);
+        var failure = Assert.Throws<InvalidDataException>(() => Onnx.OnnxWeightLoader.Load(wider, Onnx.OnnxModelReader.Initializers(onnx)));
+        Assert.Contains("expects", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]

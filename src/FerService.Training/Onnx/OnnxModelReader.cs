@@ -1,0 +1,128 @@
+using System.Text;
+
+namespace FerService.Training.Onnx;
+
+/// <summary>One initializer of an ONNX graph: its element type (onnx.proto's TensorProto.DataType), shape and raw little-endian bytes.</summary>
+internal sealed record OnnxInitializer(string Name, int DataType, long[] Dims, byte[] RawData)
+{
+    public ReadOnlySpan<float> Floats => DataType == OnnxGraphBuilder.FloatType
+        ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(RawData)
+        : throw new InvalidDataException($"Initializer '{Name}' is of type {DataType}, not float.");
+
+    public ReadOnlySpan<sbyte> SBytes => DataType == OnnxGraphBuilder.Int8Type
+        ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(RawData)
+        : throw new InvalidDataException($"Initializer '{Name}' is of type {DataType}, not int8.");
+}
+
+/// <summary>
+/// Reads back the initializers of a ModelProto, in file order: the counterpart of <see cref="OnnxGraphBuilder"/>, so a
+/// shipped model can be re-quantised and checked without its training checkpoint. Raw-data tensors only, as we write them.
+/// </summary>
+internal static class OnnxModelReader
+{
+    private const int ModelGraphField = 7;
+    private const int GraphInitializerField = 5;
+
+    public static IReadOnlyList<OnnxInitializer> Initializers(ReadOnlySpan<byte> model)
+    {
+        var result = new List<OnnxInitializer>();
+        var reader = new Reader(model);
+        while (reader.Next(out var field, out var graph))
+        {
+            if (field != ModelGraphField)
+            {
+                continue;
+            }
+            var graphReader = new Reader(graph);
+            while (graphReader.Next(out var graphField, out var tensor))
+            {
+                if (graphField == GraphInitializerField)
+                {
+                    result.Add(ReadTensor(tensor));
+                }
+            }
+        }
+        return result;
+    }
+
+    private static OnnxInitializer ReadTensor(ReadOnlySpan<byte> tensor)
+    {
+        var dims = new List<long>();
+        var dataType = 0;
+        var name = "";
+        byte[]? raw = null;
+        var reader = new Reader(tensor);
+        while (reader.Next(out var field, out var payload, out var varint, out var lengthDelimited))
+        {
+            switch (field)
+            {
+                case 1 when !lengthDelimited: dims.Add((long)varint); break;
+                case 1: // packed dims
+                    var packed = new Reader(payload);
+                    while (!packed.AtEnd)
+                    {
+                        dims.Add((long)packed.Varint());
+                    }
+                    break;
+                case 2: dataType = (int)varint; break;
+                case 8: name = Encoding.UTF8.GetString(payload); break;
+                case 9: raw = payload.ToArray(); break;
+                case 4 or 5 or 7: throw new InvalidDataException($"Initializer '{name}' stores typed data fields; only raw_data is read.");
+            }
+        }
+        return new OnnxInitializer(name, dataType, [.. dims], raw ?? []);
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _position;
+
+        public readonly bool AtEnd => _position >= _data.Length;
+
+        public bool Next(out int field, out ReadOnlySpan<byte> payload) => Next(out field, out payload, out _, out _);
+
+        /// <summary>Length-delimited fields give their bytes, varints their value; fixed-width fields are skipped.</summary>
+        public bool Next(out int field, out ReadOnlySpan<byte> payload, out ulong varint, out bool lengthDelimited)
+        {
+            payload = default;
+            lengthDelimited = false;
+            varint = 0;
+            field = 0;
+            if (AtEnd)
+            {
+                return false;
+            }
+            var tag = Varint();
+            field = (int)(tag >> 3);
+            switch (tag & 7)
+            {
+                case 0: varint = Varint(); break;
+                case 1: _position += 8; break;
+                case 2:
+                    lengthDelimited = true;
+                    var length = checked((int)Varint());
+                    payload = _data.Slice(_position, length);
+                    _position += length;
+                    break;
+                case 5: _position += 4; break;
+                default: throw new InvalidDataException($"Unsupported protobuf wire type {tag & 7}.");
+            }
+            return true;
+        }
+
+        public ulong Varint()
+        {
+            ulong value = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = _data[_position++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+        }
+    }
+}
