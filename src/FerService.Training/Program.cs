@@ -20,11 +20,15 @@ namespace FerService.Training
                        [--crop 48] [--ferplus-weight 0] [--erase 0.5] [--mixup 0]   (recipe: crop side, FER+ target weight, erasing probability, mixup Beta α)
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
                        [--teacher models/emotion-fer2013.onnx] [--distill-weight 0.5] [--distill-temperature 2]   (knowledge distillation from an exported model)
+                       [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
                        [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
+              evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
+                       (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
+                       settings given; prints faces found, false faces, box IoU and accuracy next to the crops', one JSON line last)
 
             train and export write emotion-fer2013.onnx/.json and its int8 twin emotion-fer2013-int8.onnx/.json.
             --data defaults to data/fer2013.csv or data/fer2013.csv.gz.
@@ -58,6 +62,10 @@ namespace FerService.Training
                             arguments.Get("model") ?? "models/emotion-fer2013.onnx",
                             arguments.Get("usage"),
                             arguments.Get("report-dir"));
+                        return 0;
+                    case "evaluate-scenes":
+                        new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",
+                            arguments.GetInt("faces") ?? 1600, arguments.GetInt("seed") ?? 2013, Settings(arguments.Get("set")), arguments.Get("faces-csv"), arguments.Get("root"));
                         return 0;
                     default:
                         error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
@@ -112,6 +120,15 @@ namespace FerService.Training
                     var other => throw new ArgumentException($"--recalibrate-bn must be true or false, not '{other}'."),
                 },
                 Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
+                InitModelPath = arguments.Get("init") is { } init
+                    ? File.Exists(init) ? init : throw new FileNotFoundException($"Initial model '{init}' does not exist.")
+                    : null,
+                Jitter = arguments.Get("jitter") switch
+                {
+                    null or "standard" => JitterKind.Standard,
+                    "pipeline" => JitterKind.Pipeline,
+                    var other => throw new ArgumentException($"--jitter must be standard or pipeline, not '{other}'."),
+                },
                 BFloat16 = arguments.Get("precision") switch
                 {
                     null or "fp32" => false,
@@ -122,6 +139,22 @@ namespace FerService.Training
                 Command = "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args.Where((_, i) =>
                     args[i] != "--out" && (i == 0 || args[i - 1] != "--out"))),
             };
+        }
+
+        /// <summary><c>Section:Property=value</c> pairs, comma-separated.</summary>
+        private static Dictionary<string, string> Settings(string? list)
+        {
+            var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var pair in (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    throw new ArgumentException($"--set expects Section:Property=value, found '{pair}'.");
+                }
+                settings[pair[..equals]] = pair[(equals + 1)..];
+            }
+            return settings;
         }
 
         internal static string DataPath(Arguments arguments)

@@ -67,10 +67,27 @@ internal sealed record TrainOptions
     /// were fitted under the augmented batches' statistics.
     /// </summary>
     public bool RecalibrateBatchNorm { get; init; }
+    /// <summary>
+    /// An exported float32 model (.onnx beside its card) whose weights the run starts from instead of random ones: a
+    /// fine-tune, typically with a lower <see cref="LearningRate"/> and a new <see cref="Jitter"/>.
+    /// </summary>
+    public string? InitModelPath { get; init; }
+    /// <summary>
+    /// How far the framing of a training face is jittered. Standard: scale 0.9–1.1, shift ±4 px. Pipeline: what the
+    /// service's detector and aligner do to a face's framing, measured with <c>evaluate-scenes --faces-csv</c> on Training
+    /// faces (reported side over true side log-normal, sd 0.16; centre off by sd 0.055 of the side across, 0.06 down).
+    /// </summary>
+    public JitterKind Jitter { get; init; } = JitterKind.Standard;
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }
     public required string Command { get; init; }
+}
+
+internal enum JitterKind
+{
+    Standard,
+    Pipeline,
 }
 
 /// <summary>Trains <see cref="EmotionNet"/> on FER2013 Training, selects on PublicTest, exports ONNX and the model card.</summary>
@@ -89,6 +106,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
     /// <summary>The distillation teacher as the card names it: file and sha256 (null without one).</summary>
     private string? _teacher;
+    private string? _initSha256;
 
     /// <summary>Training rows whose activation ranges set the int8 model's quantisation (evenly spread over the split).</summary>
     private const int CalibrationRows = 2048;
@@ -121,6 +139,11 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
         using var model = NewModel();
         using var ema = NewModel();
+        if (options.InitModelPath is { } init)
+        {
+            LoadExported(model, init);
+            log.WriteLine($"starting from {Path.GetFileName(init)} (sha256 {_initSha256})");
+        }
         CopyState(model, ema);
         using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
         log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}");
@@ -177,7 +200,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 using var scope = NewDisposeScope();
                 var indices = tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
                 var phase = Stopwatch.GetTimestamp();
-                var batch = Normalise(Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, random), mean, std);
+                var batch = Normalise(Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random), mean, std);
                 var batchTargets = targets.index_select(0, indices);
                 if (options.MixupAlpha > 0 && count > 1)
                 {
@@ -316,16 +339,9 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     {
         torch.set_num_threads(options.Threads);
         var floatCard = ModelManifest.Load(Path.ChangeExtension(floatModelPath, ".json"));
-        var architecture = floatCard.Training?.Recipe?.GetValueOrDefault("architecture") ?? "";
-        var (open, close) = (architecture.IndexOf('[', StringComparison.Ordinal), architecture.IndexOf(']', StringComparison.Ordinal));
-        if (open < 0 || close < open)
-        {
-            throw new InvalidDataException($"The card of '{floatModelPath}' names no architecture '[...]' in its training recipe.");
-        }
         var onnx = File.ReadAllBytes(floatModelPath);
         var initializers = Onnx.OnnxModelReader.Initializers(onnx);
-        var hidden = (int)initializers.First(i => i.Dims.Length == 2).Dims[0];
-        using var model = new EmotionNet(architecture[(open + 1)..close], Classes, options.FeatureDropout, options.HeadDropout, hidden);
+        using var model = new EmotionNet(ArchitectureOf(floatCard, floatModelPath), Classes, options.FeatureDropout, options.HeadDropout, HiddenOf(initializers));
         Onnx.OnnxWeightLoader.Load(model, initializers);
         model.eval();
 
@@ -348,6 +364,31 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var training = floatCard.Training with { Command = floatCard.Training.Command + "; quantised by: " + options.Command };
         return WriteInt8(model, floatCard, trainImages, validation, validationImages, mean, std, recipe, training,
             floatCard.Training.WallTimeSeconds, [.. floatCard.Training.Log ?? []]);
+    }
+
+    /// <summary>The architecture spec an exported model's card names in its recipe ("... [32,32,M,...] ...").</summary>
+    private static string ArchitectureOf(ModelManifest card, string modelPath)
+    {
+        var architecture = card.Training?.Recipe?.GetValueOrDefault("architecture") ?? "";
+        var (open, close) = (architecture.IndexOf('[', StringComparison.Ordinal), architecture.IndexOf(']', StringComparison.Ordinal));
+        return open >= 0 && close > open ? architecture[(open + 1)..close]
+            : throw new InvalidDataException($"The card of '{modelPath}' names no architecture '[...]' in its training recipe.");
+    }
+
+    private static int HiddenOf(IReadOnlyList<Onnx.OnnxInitializer> initializers) => (int)initializers.First(i => i.Dims.Length == 2).Dims[0];
+
+    /// <summary>Starts <paramref name="model"/> from an exported float32 model of the same architecture (<see cref="TrainOptions.InitModelPath"/>).</summary>
+    private void LoadExported(EmotionNet model, string modelPath)
+    {
+        var card = ModelManifest.Load(Path.ChangeExtension(modelPath, ".json"));
+        var architecture = ArchitectureOf(card, modelPath);
+        if (architecture != options.Architecture)
+        {
+            throw new ArgumentException($"{modelPath} is a [{architecture}] net; this run trains [{options.Architecture}] (pass --arch {architecture}).");
+        }
+        var onnx = File.ReadAllBytes(modelPath);
+        Onnx.OnnxWeightLoader.Load(model, Onnx.OnnxModelReader.Initializers(onnx));
+        _initSha256 = card.Sha256;
     }
 
     private ModelManifest WriteCard(EmotionNet model, string modelFileName, string manifestFileName, string name, byte[] onnx,
@@ -422,6 +463,10 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
         ["selection"] = $"best PublicTest accuracy, evaluated every epoch: {bestSource}",
+        ["framing"] = options.Jitter == JitterKind.Pipeline
+            ? $"pipeline jitter: scale log-normal sd {PipelineScaleSd} (0.7–1.4), shift normal sd {PipelineShiftSdX} across and {PipelineShiftSdY} down (in face sides), as evaluate-scenes measured the detector's boxes against the true faces"
+            : "standard jitter: scale 0.9–1.1, shift ±4 px",
+        ["initialisation"] = options.InitModelPath is null ? "random" : $"fine-tuned from {Path.GetFileName(options.InitModelPath)} (sha256 {_initSha256})",
         ["batchNorm"] = options.RecalibrateBatchNorm
             ? "statistics re-estimated after selection on all Training faces, unaugmented, in float32 (row-weighted mean of batch statistics, batch 512)"
             : "statistics as accumulated during training",
@@ -557,7 +602,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     /// a crop×crop output, then contrast and brightness. Smaller crops keep the pixel scale of the face and
     /// cut compute by (crop/48)², so more epochs fit the budget.
     /// </summary>
-    private static Tensor Augment(Tensor images, int crop, double eraseProbability, Random random)
+    private static Tensor Augment(Tensor images, int crop, double eraseProbability, JitterKind jitter, Random random)
     {
         var field = (double)crop / Side;
         var count = (int)images.shape[0];
@@ -568,16 +613,22 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         for (var i = 0; i < count; i++)
         {
             var angle = (random.NextDouble() * 2 - 1) * 10 * Math.PI / 180;
-            var scale = 1 / (0.9 + random.NextDouble() * 0.2);
             var flip = random.Next(2) == 0 ? 1.0 : -1.0;
+            // The sampled field's side over the face's: above 1 the face looks smaller, as in a detector box too large.
+            var scale = jitter == JitterKind.Pipeline
+                ? Math.Clamp(Math.Exp(PipelineScaleSd * Gaussian(random)), 0.7, 1.4)
+                : 1 / (0.9 + random.NextDouble() * 0.2);
+            // Shifts in affine_grid units: the face's side is 2.
+            var shiftX = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdX * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
+            var shiftY = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdY * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
             var cos = Math.Cos(angle) * scale * field;
             var sin = Math.Sin(angle) * scale * field;
             theta[i * 6 + 0] = (float)(cos * flip);
             theta[i * 6 + 1] = (float)-sin;
-            theta[i * 6 + 2] = (float)((random.NextDouble() * 2 - 1) * maxShift);
+            theta[i * 6 + 2] = (float)shiftX;
             theta[i * 6 + 3] = (float)(sin * flip);
             theta[i * 6 + 4] = (float)cos;
-            theta[i * 6 + 5] = (float)((random.NextDouble() * 2 - 1) * maxShift);
+            theta[i * 6 + 5] = (float)shiftY;
             contrast[i] = (float)(0.8 + random.NextDouble() * 0.4);
             brightness[i] = (float)((random.NextDouble() * 2 - 1) * 0.1);
         }
@@ -588,6 +639,13 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var clamped = adjusted.clamp(0, 1);
         return eraseProbability > 0 ? Erase(clamped, eraseProbability, random) : clamped;
     }
+
+    private const double PipelineScaleSd = 0.16;
+    private const double PipelineShiftSdX = 0.055;
+    private const double PipelineShiftSdY = 0.06;
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     private static Tensor Erase(Tensor images, double probability, Random random)
     {

@@ -1,0 +1,287 @@
+using System.Globalization;
+using System.Text.Json;
+using FerService.Inference.Batching;
+using FerService.Inference.Datasets;
+using FerService.Inference.Detection;
+using FerService.Inference.Onnx;
+using FerService.Inference.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FerService.Training.Scenes;
+
+/// <summary>What <see cref="SceneEvaluator"/> measures over a set of generated scenes; serialised as one JSON line.</summary>
+/// <param name="FoundAt04">True faces matched by a reported box with IoU ≥ 0.4 (one box per face).</param>
+/// <param name="FalseFacesPerImage">Reported boxes that match no true face at IoU ≥ 0.4, per scene.</param>
+/// <param name="IouPercentiles">p5, p25, p50, p75, p95 of each true face's best IoU (0 when nothing overlaps it).</param>
+/// <param name="AccuracyFound">The found faces, labelled from the scene.</param>
+/// <param name="AccuracyFoundCrops">The same faces, labelled from their FER2013 crops (detect=false).</param>
+/// <param name="AccuracyEndToEnd">All true faces; a missed face counts as wrong.</param>
+/// <param name="AccuracyCrops">All true faces from their crops: what end to end is compared with.</param>
+/// <param name="BoxSideRatio">Median reported side over true side, for the found faces.</param>
+/// <param name="BoxCenterOffset">Median (x, y) offset of the reported box centre from the true one, in true sides.</param>
+internal sealed record SceneMetrics(string Usage, int Scenes, int Faces, double FoundAt04, double FoundAt05, double FalseFacesPerImage,
+    double[] IouPercentiles, double AccuracyFound, double AccuracyFoundCrops, double AccuracyEndToEnd, double AccuracyCrops,
+    double BoxSideRatio, double[] BoxCenterOffset, string Classifier, IReadOnlyDictionary<string, string> Settings);
+
+/// <summary>
+/// <c>evaluate-scenes</c>: pastes FER2013 faces into generated photos (<see cref="SceneGenerator"/>) and sends each
+/// through the service's own pipeline with its default settings (or the ones given), then matches the reported boxes to
+/// the truth and compares the labels with those of the same faces' crops.
+/// </summary>
+internal sealed class SceneEvaluator(TextWriter output)
+{
+    private const double MatchIou = 0.4;
+    private static readonly double[] IouQuantiles = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+    /// <param name="settings">Option overrides as <c>Section:Property</c> → value, e.g. <c>Detection:BoxScale</c> → 1.2.</param>
+    /// <param name="facesCsv">Where to write one line per true face (size, place, best IoU, box ratio), for finding out why faces are missed.</param>
+    /// <param name="root">What relative model paths resolve against: the repository root, as the service's output holds models/ beside it.</param>
+    public SceneMetrics Run(string dataPath, string usage, int faceCount, int seed, IReadOnlyDictionary<string, string> settings, string? facesCsv = null,
+        string? root = null)
+    {
+        var split = Fer2013Reader.Read(dataPath, [usage]).GetValueOrDefault(usage)
+            ?? throw new ArgumentException($"{dataPath} has no rows with Usage '{usage}'.");
+        var count = Math.Min(faceCount, split.Count);
+        var rows = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            rows[i] = (int)((long)i * split.Count / count);
+        }
+
+        var services = BuildPipeline(settings, Path.GetFullPath(root ?? "."));
+        try
+        {
+            return Measure(split, rows, seed, services, settings, facesCsv);
+        }
+        finally
+        {
+            services.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private SceneMetrics Measure(Fer2013Split split, int[] rows, int seed, ServiceProvider services, IReadOnlyDictionary<string, string> settings, string? facesCsv)
+    {
+        var usage = split.Usage;
+        var pipeline = services.GetRequiredService<EmotionPipeline>();
+        var classifierCard = services.GetRequiredService<Inference.Classification.IEmotionClassifier>().Manifest;
+        var detectAll = new AnalysisRequest(true, new DetectionRequest(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore, 64, 0));
+        var wholeImage = detectAll with { Detect = false };
+
+        var faceRows = new List<int>();
+        var sceneLabels = new List<int>();   // -1: not found
+        var bestIous = new List<double>();
+        var sideRatios = new List<double>();
+        var offsetsX = new List<double>();
+        var offsetsY = new List<double>();
+        int scenes = 0, foundAt05 = 0, falseFaces = 0;
+        var csv = new System.Text.StringBuilder("scene,row,width,height,orientation,x,y,trueSide,bestIou,reportedSide,score,boxX,boxY,boxW,boxH,reX,reY,leX,leY,noseX,noseY,mouthX,mouthY\n");
+        // Scenes are analysed a few at a time, as concurrent requests would be, so the classifier batches across them.
+        var generated = SceneGenerator.Generate(split, rows, seed).ToList();
+        var analyses = AnalyzeAll(pipeline, generated.Select(s => (ReadOnlyMemory<byte>)s.Encoded).ToList(), detectAll);
+        for (var s = 0; s < generated.Count; s++)
+        {
+            var scene = generated[s];
+            var faces = analyses[s].Faces;
+            scenes++;
+            var matched = new bool[faces.Count];
+            foreach (var (row, truth) in scene.Faces)
+            {
+                var best = -1;
+                var bestIou = 0.0;
+                for (var d = 0; d < faces.Count; d++)
+                {
+                    var iou = BoxF.IntersectionOverUnion(truth, faces[d].Box);
+                    if (!matched[d] && iou > bestIou)
+                    {
+                        (best, bestIou) = (d, iou);
+                    }
+                }
+                faceRows.Add(row);
+                bestIous.Add(bestIou);
+                csv.Append(CultureInfo.InvariantCulture,
+                    $"{s},{row},{scene.Width},{scene.Height},{scene.ExifOrientation},{truth.X},{truth.Y},{truth.Width},{bestIou:F3},{(best >= 0 ? MathF.Sqrt(faces[best].Box.Area) : 0):F1},{(best >= 0 ? faces[best].Score : 0):F3},{Geometry(best >= 0 ? faces[best] : null)}\n");
+                if (best >= 0 && bestIou >= MatchIou)
+                {
+                    matched[best] = true;
+                    foundAt05 += bestIou >= 0.5 ? 1 : 0;
+                    sceneLabels.Add(ArgMax(faces[best].Probabilities));
+                    var box = faces[best].Box;
+                    sideRatios.Add(Math.Sqrt(box.Width * box.Height) / truth.Width);
+                    offsetsX.Add((box.CenterX - truth.CenterX) / truth.Width);
+                    offsetsY.Add((box.CenterY - truth.CenterY) / truth.Height);
+                }
+                else
+                {
+                    sceneLabels.Add(-1);
+                }
+            }
+            var falseInScene = 0;
+            for (var d = 0; d < faces.Count; d++)
+            {
+                if (!matched[d])
+                {
+                    falseInScene++;
+                    csv.Append(CultureInfo.InvariantCulture,
+                        $"{s},-1,{scene.Width},{scene.Height},{scene.ExifOrientation},{faces[d].Box.X:F0},{faces[d].Box.Y:F0},0,0,{MathF.Sqrt(faces[d].Box.Area):F1},{faces[d].Score:F3},{Geometry(faces[d])}\n");
+                }
+            }
+            falseFaces += falseInScene;
+        }
+        if (facesCsv is not null)
+        {
+            File.WriteAllText(facesCsv, csv.ToString());
+        }
+
+        var crops = faceRows.Select(r => (ReadOnlyMemory<byte>)EncodeGrey(split.Image(r))).ToList();
+        var cropAnalyses = AnalyzeAll(pipeline, crops, wholeImage);
+        int found = 0, correctFound = 0, correctFoundCrops = 0, correctCrops = 0;
+        for (var i = 0; i < faceRows.Count; i++)
+        {
+            var truth = split.Labels[faceRows[i]];
+            var cropCorrect = ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
+            correctCrops += cropCorrect ? 1 : 0;
+            if (sceneLabels[i] >= 0)
+            {
+                found++;
+                correctFound += sceneLabels[i] == truth ? 1 : 0;
+                correctFoundCrops += cropCorrect ? 1 : 0;
+            }
+        }
+        var total = Math.Max(1, faceRows.Count);
+        var foundCount = Math.Max(1, found);
+        bestIous.Sort();
+        var metrics = new SceneMetrics(usage, scenes, faceRows.Count, Round((double)found / total), Round((double)foundAt05 / total),
+            Round((double)falseFaces / Math.Max(1, scenes)),
+            [.. IouQuantiles.Select(p => Round(Percentile(bestIous, p)))],
+            Round((double)correctFound / foundCount), Round((double)correctFoundCrops / foundCount),
+            Round((double)correctFound / total), Round((double)correctCrops / total),
+            Round(Median(sideRatios)), [Round(Median(offsetsX)), Round(Median(offsetsY))],
+            classifierCard.Name + " " + classifierCard.Sha256[..12], settings);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{usage}: {metrics.Faces} faces in {scenes} scenes; found {metrics.FoundAt04:P2} at IoU ≥ 0.4 ({metrics.FoundAt05:P2} at 0.5), {metrics.FalseFacesPerImage:F3} false faces per image"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"accuracy: found faces {metrics.AccuracyFound:P2} vs their crops {metrics.AccuracyFoundCrops:P2}; end to end {metrics.AccuracyEndToEnd:P2} vs all crops {metrics.AccuracyCrops:P2}"));
+        output.WriteLine(JsonSerializer.Serialize(metrics, JsonOptions));
+        return metrics;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The service's pipeline as <c>AddEmotionPipeline</c> wires it; relative model paths resolved against <paramref name="root"/>.</summary>
+    private static ServiceProvider BuildPipeline(IReadOnlyDictionary<string, string> settings, string root)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddEmotionPipeline();
+        var remaining = new Dictionary<string, string>(settings, StringComparer.OrdinalIgnoreCase);
+        services.Configure<DetectionOptions>(o =>
+        {
+            Apply(o, "Detection", remaining);
+            o.ModelPath = Path.GetFullPath(o.ModelPath, root);
+            o.ProposalModelPath = string.IsNullOrEmpty(o.ProposalModelPath) ? o.ProposalModelPath : Path.GetFullPath(o.ProposalModelPath, root);
+        });
+        services.Configure<FerModelOptions>(o =>
+        {
+            Apply(o, "Models", remaining);
+            o.ClassifierManifest = Path.GetFullPath(o.ClassifierManifest, root);
+        });
+        services.Configure<PipelineOptions>(o => Apply(o, "Pipeline", remaining));
+        services.Configure<BatchingOptions>(o => Apply(o, "Batching", remaining));
+        services.Configure<OnnxOptions>(o => Apply(o, "Onnx", remaining));
+        var provider = services.BuildServiceProvider();
+        _ = provider.GetRequiredService<EmotionPipeline>();
+        if (remaining.Count > 0)
+        {
+            provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw new ArgumentException($"Unknown setting(s): {string.Join(", ", remaining.Keys)} (use Section:Property, e.g. Detection:BoxScale).");
+        }
+        return provider;
+    }
+
+    private static void Apply(object options, string section, Dictionary<string, string> settings)
+    {
+        foreach (var property in options.GetType().GetProperties())
+        {
+            if (settings.Remove($"{section}:{property.Name}", out var value))
+            {
+                var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+                try
+                {
+                    property.SetValue(options, type.IsEnum ? Enum.Parse(type, value, ignoreCase: true)
+                        : type == typeof(TimeSpan) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture)
+                        : Convert.ChangeType(value, type, CultureInfo.InvariantCulture));
+                }
+                catch (Exception e) when (e is FormatException or InvalidCastException or ArgumentException or OverflowException)
+                {
+                    throw new ArgumentException($"{section}:{property.Name} cannot be '{value}' ({type.Name} expected).", e);
+                }
+            }
+        }
+    }
+
+    private static List<ImageAnalysis> AnalyzeAll(EmotionPipeline pipeline, List<ReadOnlyMemory<byte>> images, AnalysisRequest request)
+    {
+        const int InFlight = 8;
+        var results = new ImageAnalysis[images.Count];
+        using var gate = new SemaphoreSlim(InFlight);
+        var tasks = new List<Task>(images.Count);
+        for (var i = 0; i < images.Count; i++)
+        {
+            var index = i;
+            gate.Wait();
+            tasks.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    results[index] = await pipeline.AnalyzeAsync(images[index], request, CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+        Task.WaitAll([.. tasks]);
+        return [.. results];
+    }
+
+    private static byte[] EncodeGrey(ReadOnlySpan<byte> grey)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(Fer2013Split.Side, Fer2013Split.Side, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
+        grey[..Fer2013Split.PixelCount].CopyTo(bitmap.GetPixelSpan());
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    private static string Geometry(FaceResult? face) => face?.Landmarks is not { } l ? ",,,,,,,,,,,"
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{face.Box.X:F1},{face.Box.Y:F1},{face.Box.Width:F1},{face.Box.Height:F1},{l.RightEye.X:F1},{l.RightEye.Y:F1},{l.LeftEye.X:F1},{l.LeftEye.Y:F1},{l.Nose.X:F1},{l.Nose.Y:F1},{l.Mouth.X:F1},{l.Mouth.Y:F1}");
+
+    private static int ArgMax(float[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+        return best;
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static double Median(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+        var sorted = values.Order().ToList();
+        return Percentile(sorted, 0.5);
+    }
+
+    private static double Round(double value) => Math.Round(value, 4);
+}
