@@ -21,9 +21,13 @@ namespace FerService.Training.Scenes;
 /// <param name="AccuracyCrops">All true faces from their crops: what end to end is compared with.</param>
 /// <param name="BoxSideRatio">Median reported side over true side, for the found faces.</param>
 /// <param name="BoxCenterOffset">Median (x, y) offset of the reported box centre from the true one, in true sides.</param>
+/// <param name="DetectableAlone">Faces the detector finds when the face is alone: upscaled to 192 px in the middle of a plain canvas.</param>
+/// <param name="FoundOfDetectable">Of those, the share the scene finds at IoU ≥ 0.5 with the box found alone (mapped into the scene).</param>
+/// <param name="ViewConsistency">Median IoU between a face's box in the scene and its box found alone: 1 means the view does not matter.</param>
 internal sealed record SceneMetrics(string Usage, int Scenes, int Faces, double FoundAt04, double FoundAt05, double FalseFacesPerImage,
     double[] IouPercentiles, double AccuracyFound, double AccuracyFoundCrops, double AccuracyEndToEnd, double AccuracyCrops,
-    double BoxSideRatio, double[] BoxCenterOffset, string Classifier, IReadOnlyDictionary<string, string> Settings);
+    double BoxSideRatio, double[] BoxCenterOffset, double DetectableAlone, double FoundOfDetectable, double ViewConsistency,
+    string Classifier, IReadOnlyDictionary<string, string> Settings);
 
 /// <summary>
 /// <c>evaluate-scenes</c>: pastes FER2013 faces into generated photos (<see cref="SceneGenerator"/>) and sends each
@@ -71,6 +75,8 @@ internal sealed class SceneEvaluator(TextWriter output)
 
         var faceRows = new List<int>();
         var sceneLabels = new List<int>();   // -1: not found
+        var truths = new List<BoxF>();
+        var sceneBoxes = new List<BoxF[]>();
         var bestIous = new List<double>();
         var sideRatios = new List<double>();
         var offsetsX = new List<double>();
@@ -100,6 +106,8 @@ internal sealed class SceneEvaluator(TextWriter output)
                 }
                 faceRows.Add(row);
                 bestIous.Add(bestIou);
+                truths.Add(truth);
+                sceneBoxes.Add([.. faces.Select(f => f.Box)]);
                 csv.Append(CultureInfo.InvariantCulture,
                     $"{s},{row},{scene.Width},{scene.Height},{scene.ExifOrientation},{truth.X},{truth.Y},{truth.Width},{bestIou:F3},{(best >= 0 ? MathF.Sqrt(faces[best].Box.Area) : 0):F1},{(best >= 0 ? faces[best].Score : 0):F3},{Geometry(best >= 0 ? faces[best] : null)}\n");
                 if (best >= 0 && bestIou >= MatchIou)
@@ -134,6 +142,29 @@ internal sealed class SceneEvaluator(TextWriter output)
             File.WriteAllText(facesCsv, csv.ToString());
         }
 
+        // Each face alone, large and centred: the box the detector gives it without any scene around it.
+        var alone = AnalyzeAll(pipeline, faceRows.Select(r => (ReadOnlyMemory<byte>)Alone(split.Image(r))).ToList(), detectAll);
+        int detectable = 0, foundOfDetectable = 0;
+        var consistency = new List<double>();
+        for (var i = 0; i < faceRows.Count; i++)
+        {
+            if (BoxAlone(alone[i], truths[i]) is not { } expected)
+            {
+                continue;
+            }
+            detectable++;
+            var best = 0.0;
+            foreach (var box in sceneBoxes[i])
+            {
+                best = Math.Max(best, BoxF.IntersectionOverUnion(expected, box));
+            }
+            foundOfDetectable += best >= 0.5 ? 1 : 0;
+            if (best > 0)
+            {
+                consistency.Add(best);
+            }
+        }
+
         var crops = faceRows.Select(r => (ReadOnlyMemory<byte>)EncodeGrey(split.Image(r))).ToList();
         var cropAnalyses = AnalyzeAll(pipeline, crops, wholeImage);
         int found = 0, correctFound = 0, correctFoundCrops = 0, correctCrops = 0;
@@ -158,11 +189,14 @@ internal sealed class SceneEvaluator(TextWriter output)
             Round((double)correctFound / foundCount), Round((double)correctFoundCrops / foundCount),
             Round((double)correctFound / total), Round((double)correctCrops / total),
             Round(Median(sideRatios)), [Round(Median(offsetsX)), Round(Median(offsetsY))],
+            Round((double)detectable / total), Round((double)foundOfDetectable / Math.Max(1, detectable)), Round(Median(consistency)),
             classifierCard.Name + " " + classifierCard.Sha256[..12], settings);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{usage}: {metrics.Faces} faces in {scenes} scenes; found {metrics.FoundAt04:P2} at IoU ≥ 0.4 ({metrics.FoundAt05:P2} at 0.5), {metrics.FalseFacesPerImage:F3} false faces per image"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"accuracy: found faces {metrics.AccuracyFound:P2} vs their crops {metrics.AccuracyFoundCrops:P2}; end to end {metrics.AccuracyEndToEnd:P2} vs all crops {metrics.AccuracyCrops:P2}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"alone: {metrics.DetectableAlone:P2} of faces detectable; of those {metrics.FoundOfDetectable:P2} found in the scene with the same box (IoU ≥ 0.5), median IoU {metrics.ViewConsistency:F3}"));
         output.WriteLine(JsonSerializer.Serialize(metrics, JsonOptions));
         return metrics;
     }
@@ -246,6 +280,39 @@ internal sealed class SceneEvaluator(TextWriter output)
         }
         Task.WaitAll([.. tasks]);
         return [.. results];
+    }
+
+    private const int AloneSide = 192;
+
+    /// <summary>The face upscaled to <see cref="AloneSide"/> in the middle of a mid-grey canvas three times as wide.</summary>
+    private static byte[] Alone(ReadOnlySpan<byte> grey)
+    {
+        using var face = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(Fer2013Split.Side, Fer2013Split.Side, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
+        grey[..Fer2013Split.PixelCount].CopyTo(face.GetPixelSpan());
+        using var faceImage = SkiaSharp.SKImage.FromBitmap(face);
+        using var canvasBitmap = new SkiaSharp.SKBitmap(3 * AloneSide, 3 * AloneSide, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul);
+        using (var canvas = new SkiaSharp.SKCanvas(canvasBitmap))
+        {
+            canvas.Clear(new SkiaSharp.SKColor(128, 128, 128));
+            canvas.DrawImage(faceImage, SkiaSharp.SKRect.Create(AloneSide, AloneSide, AloneSide, AloneSide), new SkiaSharp.SKSamplingOptions(SkiaSharp.SKCubicResampler.Mitchell));
+        }
+        using var data = canvasBitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>The box found for the face alone (centred inside the face square), mapped onto <paramref name="truth"/> in the scene.</summary>
+    private static BoxF? BoxAlone(ImageAnalysis analysis, BoxF truth)
+    {
+        foreach (var face in analysis.Faces)
+        {
+            var box = face.Box;
+            if (box.CenterX >= AloneSide && box.CenterX <= 2 * AloneSide && box.CenterY >= AloneSide && box.CenterY <= 2 * AloneSide)
+            {
+                var scale = truth.Width / AloneSide;
+                return new BoxF(truth.X + (box.X - AloneSide) * scale, truth.Y + (box.Y - AloneSide) * scale, box.Width * scale, box.Height * scale);
+            }
+        }
+        return null;
     }
 
     private static byte[] EncodeGrey(ReadOnlySpan<byte> grey)
