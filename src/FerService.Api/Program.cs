@@ -23,6 +23,7 @@ var app = builder.Build();
 
 app.UseFerRequestId();
 app.UseFerApi();
+app.UseFerAccess();
 app.UseFerUploads();
 app.UseFerBackpressure();
 app.MapEmotionEndpoints();
