@@ -153,17 +153,19 @@ public static class StreamEndpoints
     {
         var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
         var buffer = ArrayPool<byte>.Shared.Rent(options.MaxFrameBytes);
+        Task? next = null;
         try
         {
             long frame = 0;
             while (socket.State == WebSocketState.Open)
             {
                 // Not a cancelled receive (that aborts the socket): wait for the whole next frame, the idle limit or shutdown.
-                var next = ReceiveFrameAsync(socket, buffer.AsMemory(0, options.MaxFrameBytes), aborted);
+                var receive = ReceiveFrameAsync(socket, buffer.AsMemory(0, options.MaxFrameBytes), aborted);
+                next = receive;
                 (int Length, bool TooLarge, bool Closed) received;
                 try
                 {
-                    received = await next.WaitAsync(options.IdleTimeout, stopping);
+                    received = await receive.WaitAsync(options.IdleTimeout, stopping);
                 }
                 catch (TimeoutException)
                 {
@@ -209,7 +211,18 @@ public static class StreamEndpoints
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (next is { IsCompleted: false })
+            {
+                // A client that never finished its frame nor answered the close: the buffer goes back to the pool only once
+                // the receive writing into it has ended, which aborting the socket brings about.
+                socket.Abort();
+                _ = next.ContinueWith(_ => ArrayPool<byte>.Shared.Return(buffer), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
