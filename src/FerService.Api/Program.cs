@@ -1,6 +1,7 @@
 using FerService.Api.Endpoints;
 using FerService.Api.Hosting;
 using FerService.Api.Inference;
+using FerService.Api.Uploads;
 
 if (HealthProbe.IsRequested(args, out var probeUrl))
 {
@@ -14,6 +15,7 @@ builder.AddFerInference();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
 builder.AddFerBackpressure();
+builder.AddFerUploads();
 builder.AddFerAccess();
 builder.AddFerStream();
 
@@ -21,6 +23,8 @@ var app = builder.Build();
 
 app.UseFerRequestId();
 app.UseFerApi();
+app.UseFerAccess();
+app.UseFerUploads();
 app.UseFerBackpressure();
 app.MapEmotionEndpoints();
 app.MapStreamEndpoints();

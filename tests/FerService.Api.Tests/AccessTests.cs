@@ -52,6 +52,15 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task ApiKeys_On_UploadWithoutKeyRefusedBeforeItsBodyIsRead()
+    {
+        // Bodies are read before admission; one without a key must not get that far (it could fill the upload budget).
+        using var factory = FerApiFactory.OnKestrel(("Fer:Access:ApiKeys:0", "alpha-key"));
+        using var upload = await HalfSentUpload.StartAsync(factory.CreateClient().BaseAddress!, Http.Multipart(("image", "a.png", Http.NoisyPng(200, 200, 1), "image/png")));
+        Assert.StartsWith("HTTP/1.1 401", await upload.ReadStatusLineAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Defaults_NoKeysNoRate_RequestsPass()
     {
         using var factory = new FerApiFactory();

@@ -78,6 +78,30 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     }
 
     [Fact]
+    public async Task Post_JsonWithUnknownCharset_Returns415Problem()
+    {
+        using var content = new ByteArrayContent("{\"images\":[]}"u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=bogus");
+        var response = await factory.CreateClient().PostAsync("/api/emotions", content);
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "UTF-8");
+    }
+
+    [Theory]
+    [InlineData("{\"images\":[42]}", "$.images[0]")]
+    [InlineData("{\"images\":[{\"name\":\"a.png\",\"data\":7}]}", "$.images[0].data")]
+    [InlineData("{\"images\":\"a.png\"}", "$.images")]
+    public async Task Post_JsonOfTheWrongShape_Returns400InTheCallersTerms(string json, string path)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        var response = await factory.CreateClient().PostAsync("/api/emotions", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (await response.JsonAsync()).GetProperty("detail").GetString()!;
+        Assert.Contains(path, detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("FerService", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Post_MultipartWithoutClosingBoundary_Returns400Problem()
     {
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(

@@ -170,6 +170,17 @@ internal static class Http
         return content;
     }
 
+    /// <summary>A log file the service is still writing, or empty when it has not created it yet.</summary>
+    public static string ReadShared(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        return reader.ReadToEnd();
+    }
+
     public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonElement>())!;
 }

@@ -75,4 +75,33 @@ public sealed class ShutdownTests
         await service.WaitForExitAsync(exit.Token);
         Assert.Equal(0, service.ExitCode);
     }
+
+    [Fact]
+    public async Task Sigterm_WithAnOpenStream_StreamGetsGoingAwayCloseAtOnce()
+    {
+        using var running = StartService(new()
+        {
+            ["Fer__Limits__ShutdownTimeout"] = "00:00:30",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        });
+        using var client = new HttpClient { BaseAddress = running.Address, Timeout = TimeSpan.FromSeconds(60) };
+        Assert.Equal(HttpStatusCode.OK, (await Http.WaitReadyAsync(client)).StatusCode);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://{running.Address.Authority}/api/emotions/stream"), CancellationToken.None);
+
+        using (var kill = Process.Start("kill", ["-TERM", running.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        // Well before the 30 s shutdown timeout: a close frame, not a reset when the host gives up.
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var received = await socket.ReceiveAsync(new byte[1024], wait.Token);
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, received.MessageType);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
+        await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await running.Process.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, running.Process.ExitCode);
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FerService.Tests.Shared;
 using SkiaSharp;
 
@@ -186,6 +187,39 @@ public sealed class StreamTests
     }
 
     [Fact]
+    public async Task Stream_MessageStalledMidFragment_ClosedAndItsSlotFreed()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:IdleTimeout", "00:00:01"), ("Fer:Stream:MaxConnections", "1"));
+        using var stalled = new ClientWebSocket();
+        await stalled.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        // The first 10 bytes of a frame whose end never comes.
+        await stalled.SendAsync(new byte[10], WebSocketMessageType.Binary, false, CancellationToken.None);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var received = await stalled.ReceiveAsync(new byte[1024], wait.Token);
+        Assert.Equal(WebSocketMessageType.Close, received.MessageType);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, stalled.CloseStatus);
+
+        // The one slot is free again for the next client, though the stalled one never answers the close.
+        var next = new ClientWebSocket();
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            try
+            {
+                await next.ConnectAsync(StreamUri(factory), wait.Token);
+                break;
+            }
+            catch (WebSocketException)
+            {
+                next.Dispose();
+                next = new ClientWebSocket();
+                await Task.Delay(250);
+            }
+        }
+        using var open = next;
+        Assert.Equal(0, (await ExchangeAsync(next, Http.Png(64))).GetProperty("faces").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Stream_OverConnectionLimit_Refused()
     {
         using var factory = FerApiFactory.OnKestrel(("Fer:Stream:MaxConnections", "1"));
@@ -196,6 +230,35 @@ public sealed class StreamTests
         await Assert.ThrowsAsync<WebSocketException>(() => second.ConnectAsync(StreamUri(factory), CancellationToken.None));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, second.HttpStatusCode);
         await first.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Get_StreamsRefusedWhenFull_LoggedAsOneWarningNotAnErrorEach()
+    {
+        var directory = Directory.CreateTempSubdirectory("fer-logs-");
+        var logFile = Path.Combine(directory.FullName, "service.log");
+        using (var factory = FerApiFactory.OnKestrel([("Fer:Stream:MaxConnections", "1"), .. FerApiFactory.FileLogging(logFile, "Information")]))
+        {
+            var uri = new Uri($"ws://{factory.CreateClient().BaseAddress!.Authority}/api/emotions/stream");
+            using var open = new ClientWebSocket();
+            await open.ConnectAsync(uri, CancellationToken.None);
+            for (var i = 0; i < 5; i++)
+            {
+                using var refused = new ClientWebSocket();
+                refused.Options.CollectHttpResponseDetails = true;
+                await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(uri, CancellationToken.None));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.HttpStatusCode);
+            }
+            for (var attempt = 0; attempt < 50 && Regex.Count(Http.ReadShared(logFile), "responded 503") < 5; attempt++)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        var log = Http.ReadShared(logFile);
+        directory.Delete(true);
+        Assert.DoesNotContain("[ERR]", log, StringComparison.Ordinal);
+        Assert.Single(Regex.Matches(log, @"\[WRN\] Shedding load"));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Inference;
+using FerService.Api.Uploads;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
@@ -11,9 +12,7 @@ using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 using SkiaSharp;
 using FerService.Inference.Annotation;
 
@@ -58,7 +57,8 @@ public static class EmotionEndpoints
         .ProducesProblem(StatusCodes.Status429TooManyRequests)
         .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
         .ProducesProblem(StatusCodes.Status504GatewayTimeout)
-        .DisableAntiforgery();
+        .DisableAntiforgery()
+        .ReadsUploadsFirst();
 
     internal static Ok<ModelManifest> GetModel(IEmotionClassifier classifier) => TypedResults.Ok(classifier.Manifest);
 
@@ -79,12 +79,7 @@ public static class EmotionEndpoints
             return Problems.Result(Problems.BadRequest(optionError!));
         }
 
-        var (uploads, uploadError) = await UploadReader.ReadAsync(context.Request, limits, cancellationToken);
-        if (uploadError is not null)
-        {
-            return Problems.Result(uploadError);
-        }
-
+        var uploads = context.Uploaded();
         var pending = new Task<ImageAnalysis>?[uploads.Count];
         for (var i = 0; i < uploads.Count; i++)
         {
@@ -97,30 +92,38 @@ public static class EmotionEndpoints
         var results = new ImageResult[uploads.Count];
         double decodeMs = 0, detectMs = 0, classifyMs = 0;
         var labels = classifier.Manifest.Labels;
-        for (var i = 0; i < uploads.Count; i++)
+        try
         {
-            var upload = uploads[i];
-            if (pending[i] is not { } task)
+            for (var i = 0; i < uploads.Count; i++)
             {
-                results[i] = new ImageResult(i, upload.Name, null, null, null, upload.Error);
-                continue;
+                var upload = uploads[i];
+                if (pending[i] is not { } task)
+                {
+                    results[i] = new ImageResult(i, upload.Name, null, null, null, upload.Error);
+                    continue;
+                }
+                try
+                {
+                    var analysis = await task;
+                    decodeMs += analysis.Timings.DecodeMs;
+                    detectMs += analysis.Timings.DetectMs;
+                    classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
+                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, labels), null);
+                }
+                catch (ImageDecodeException e)
+                {
+                    results[i] = new ImageResult(i, upload.Name, null, null, null, Problems.FromImageError(e));
+                }
+                catch (QueueFullException)
+                {
+                    return QueueFull(context);
+                }
             }
-            try
-            {
-                var analysis = await task;
-                decodeMs += analysis.Timings.DecodeMs;
-                detectMs += analysis.Timings.DetectMs;
-                classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
-                results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, labels), null);
-            }
-            catch (ImageDecodeException e)
-            {
-                results[i] = new ImageResult(i, upload.Name, null, null, null, Problems.FromImageError(e));
-            }
-            catch (QueueFullException)
-            {
-                return QueueFull(context);
-            }
+        }
+        finally
+        {
+            // The images lie in pooled buffers that go back when the request ends: no analysis may still be reading one.
+            await SettleAsync(pending);
         }
 
         foreach (var result in results)
@@ -164,11 +167,7 @@ public static class EmotionEndpoints
         {
             return Problems.Result(Problems.BadRequest($"'format' must be png or jpeg, not '{format}'."));
         }
-        var (uploads, uploadError) = await UploadReader.ReadAsync(context.Request, limits, cancellationToken);
-        if (uploadError is not null)
-        {
-            return Problems.Result(uploadError);
-        }
+        var uploads = context.Uploaded();
         if (uploads.Count != 1)
         {
             return Problems.Result(Problems.BadRequest($"Annotate takes exactly one image; {uploads.Count} were sent."));
@@ -196,9 +195,26 @@ public static class EmotionEndpoints
         }
     }
 
+    private static async Task SettleAsync(Task<ImageAnalysis>?[] pending)
+    {
+        var running = new List<Task>(pending.Length);
+        foreach (var task in pending)
+        {
+            if (task is { IsCompleted: false })
+            {
+                running.Add(task);
+            }
+        }
+        if (running.Count > 0)
+        {
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
     private static ProblemHttpResult QueueFull(HttpContext context)
     {
         context.Response.Headers.RetryAfter = "1";
+        context.RequestServices.GetRequiredService<LoadShedding>().Refused("the classifier queue was full");
         return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
     }
 
@@ -228,152 +244,4 @@ public static class EmotionEndpoints
     private static float Round(float value) => MathF.Round(value, 1);
 
     private static double Round(double value) => Math.Round(value, 2);
-}
-
-/// <summary>One uploaded image: its bytes, or why it was rejected before decoding.</summary>
-internal sealed record Upload(string? Name, ReadOnlyMemory<byte> Data, ProblemDetails? Error);
-
-/// <summary>Reads images from multipart/form-data or JSON with base64, enforcing the request-level limits.</summary>
-internal static class UploadReader
-{
-    private static readonly string[] FileFields = ["images", "image"];
-    private const int MaxBoundaryLength = 128; // RFC 2046 allows 70; the form reader's limit
-    private const int UnknownLengthFirstBuffer = 64 * 1024;
-
-    public static async Task<(List<Upload> Uploads, ProblemDetails? Error)> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (request.HasFormContentType)
-            {
-                return await ReadMultipartAsync(request, limits, cancellationToken);
-            }
-            if (request.HasJsonContentType())
-            {
-                return await ReadJsonAsync(request, limits, cancellationToken);
-            }
-            return ([], Problems.UnsupportedMediaType("Send multipart/form-data with file parts named 'images', or application/json with base64 images."));
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return ([], Problems.TooLarge($"The request body is larger than {limits.MaxRequestBytes:N0} bytes."));
-        }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
-        {
-            return ([], Problems.TooLarge($"The request exceeds a form limit: {e.Message}"));
-        }
-        catch (InvalidDataException e)
-        {
-            return ([], Problems.BadRequest($"The multipart body is malformed: {e.Message}"));
-        }
-        catch (JsonException e)
-        {
-            return ([], Problems.BadRequest($"The JSON body is malformed: {e.Message}"));
-        }
-        catch (IOException e) when (e is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
-        {
-            // The multipart reader's "Unexpected end of Stream" (its message blames another component; here it never is).
-            return ([], Problems.BadRequest("The multipart body ended before its closing boundary."));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The deadline fell while the body was still arriving. The timeout middleware lets a cancelled body read through
-            // (it was logged as a 500 with a stack trace); Kestrel closes the half-read connection either way, but the
-            // service records a client timeout, not a failure of its own.
-            return ([], Problems.Create(StatusCodes.Status408RequestTimeout, "Request timeout",
-                $"The request body did not arrive within {limits.RequestTimeout.TotalSeconds:0.###} s."));
-        }
-    }
-
-    /// <summary>
-    /// Streams the parts straight into one array per image. The form reader would buffer every file over 64 KB to a temp
-    /// file first (disk writes of user images, and a 500 where the temp directory is not writable) and then be copied again.
-    /// </summary>
-    private static async Task<(List<Upload>, ProblemDetails?)> ReadMultipartAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
-    {
-        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
-            ? HeaderUtilities.RemoveQuotes(contentType.Boundary).Value : null;
-        if (string.IsNullOrWhiteSpace(boundary) || boundary.Length > MaxBoundaryLength)
-        {
-            return ([], Problems.BadRequest($"multipart/form-data needs a boundary parameter of 1–{MaxBoundaryLength} characters."));
-        }
-        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limits.MaxRequestBytes };
-        var uploads = new List<Upload>();
-        var images = 0;
-        long bodyLeft = request.ContentLength ?? UnknownLengthFirstBuffer;
-        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
-        {
-            var isImage = ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                && disposition.IsFileDisposition() && Array.IndexOf(FileFields, disposition.Name.Value) >= 0;
-            if (!isImage || ++images > limits.MaxImagesPerRequest)
-            {
-                // Other fields are not ours, and images over the limit are only counted for the error.
-                await section.Body.CopyToAsync(Stream.Null, cancellationToken);
-                continue;
-            }
-            var fileName = HeaderUtilities.RemoveQuotes(
-                disposition!.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
-            var name = string.IsNullOrEmpty(fileName) ? null : Path.GetFileName(fileName);
-            // What is left of the body bounds this part, so one array of that size holds it without regrowing. The array
-            // outlives the stream (disposing a MemoryStream does not touch it).
-            using var buffer = new MemoryStream((int)Math.Clamp(bodyLeft, 1, Math.Min(limits.MaxRequestBytes, Array.MaxLength)));
-            await section.Body.CopyToAsync(buffer, cancellationToken);
-            bodyLeft = Math.Max(UnknownLengthFirstBuffer, bodyLeft - buffer.Length);
-            uploads.Add(buffer.Length == 0
-                ? new Upload(name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The file part is empty."))
-                : new Upload(name, new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length), null));
-        }
-        if (images == 0)
-        {
-            return ([], Problems.BadRequest("No image: add one or more file parts named 'images' (or 'image')."));
-        }
-        if (images > limits.MaxImagesPerRequest)
-        {
-            return ([], Problems.BadRequest($"{images} images sent; at most {limits.MaxImagesPerRequest} per request."));
-        }
-        return (uploads, null);
-    }
-
-    private static async Task<(List<Upload>, ProblemDetails?)> ReadJsonAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
-    {
-        var body = await request.ReadFromJsonAsync<EmotionJsonRequest>(cancellationToken);
-        if (body?.Images is not { Count: > 0 } images)
-        {
-            return ([], Problems.BadRequest("No image: send {\"images\":[{\"name\":\"a.jpg\",\"data\":\"<base64>\"}]}."));
-        }
-        if (images.Count > limits.MaxImagesPerRequest)
-        {
-            return ([], Problems.BadRequest($"{images.Count} images sent; at most {limits.MaxImagesPerRequest} per request."));
-        }
-        var uploads = new List<Upload>(images.Count);
-        foreach (var image in images)
-        {
-            uploads.Add(DecodeBase64(image));
-        }
-        return (uploads, null);
-    }
-
-    internal static Upload DecodeBase64(JsonImage? image)
-    {
-        var text = (image?.Data ?? string.Empty).AsSpan().Trim();
-        if (text.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
-        {
-            var marker = text.IndexOf(";base64,", StringComparison.OrdinalIgnoreCase);
-            if (marker < 0)
-            {
-                return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("A data: URI must be base64-encoded (data:<type>;base64,<data>)."));
-            }
-            text = text[(marker + ";base64,".Length)..];
-        }
-        if (text.IsEmpty)
-        {
-            return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("The image has no 'data'."));
-        }
-        var buffer = new byte[text.Length / 4 * 3 + 3];
-        if (!Convert.TryFromBase64Chars(text, buffer, out var written))
-        {
-            return new Upload(image?.Name, ReadOnlyMemory<byte>.Empty, Problems.BadRequest("'data' is not valid base64."));
-        }
-        return new Upload(image?.Name, buffer.AsMemory(0, written), null);
-    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.ComponentModel.DataAnnotations;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -26,7 +27,7 @@ public sealed class StreamOptions
     [Range(1, 10_000)]
     public int MaxConnections { get; set; } = 16;
 
-    /// <summary>A connection that sends no frame for this long is closed.</summary>
+    /// <summary>A connection that sends no complete frame for this long is closed (a frame stalled halfway counts too).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -116,7 +117,7 @@ public static class StreamEndpoints
 
     internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
         IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits,
-        StreamConnections connections)
+        StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -126,13 +127,15 @@ public static class StreamEndpoints
         if (!connections.TryOpen(options.MaxConnections))
         {
             context.Response.Headers.RetryAfter = "5";
+            shedding.Refused("the stream connection limit was reached");
             return Problems.Result(Problems.Overloaded($"At most {options.MaxConnections} streams at once; retry later."));
         }
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             await RunAsync(socket, pipeline, classifier.Manifest.Labels, options,
-                new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)), context.RequestAborted);
+                new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
+                lifetime.ApplicationStopping, context.RequestAborted);
             return Results.Empty;
         }
         finally
@@ -141,68 +144,103 @@ public static class StreamEndpoints
         }
     }
 
+    /// <summary>
+    /// Frames until the client closes, sends no complete frame within the idle timeout (closed with 1008 "idle"), or the
+    /// host stops (closed with 1001 "going away" at the start of shutdown, after the frame in hand is answered).
+    /// </summary>
     private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, IReadOnlyList<string> labels, StreamOptions options,
-        AnalysisRequest request, CancellationToken aborted)
+        AnalysisRequest request, CancellationToken stopping, CancellationToken aborted)
     {
         var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
-        var buffer = new byte[options.MaxFrameBytes];
-        long frame = 0;
-        while (socket.State == WebSocketState.Open)
+        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxFrameBytes);
+        Task? next = null;
+        try
         {
-            // Not a cancelled receive (that aborts the socket): wait for the next frame or the idle limit, whichever comes first.
-            var next = socket.ReceiveAsync(buffer.AsMemory(), aborted).AsTask();
-            if (await Task.WhenAny(next, Task.Delay(options.IdleTimeout, aborted)) != next)
+            long frame = 0;
+            while (socket.State == WebSocketState.Open)
             {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "idle", aborted);
-                await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(5), aborted));
-                return;
+                // Not a cancelled receive (that aborts the socket): wait for the whole next frame, the idle limit or shutdown.
+                var receive = ReceiveFrameAsync(socket, buffer.AsMemory(0, options.MaxFrameBytes), aborted);
+                next = receive;
+                (int Length, bool TooLarge, bool Closed) received;
+                try
+                {
+                    received = await receive.WaitAsync(options.IdleTimeout, stopping);
+                }
+                catch (TimeoutException)
+                {
+                    await CloseAsync(socket, next, WebSocketCloseStatus.PolicyViolation, "idle", aborted);
+                    return;
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    await CloseAsync(socket, next, WebSocketCloseStatus.EndpointUnavailable, "going away", aborted);
+                    return;
+                }
+                var (length, tooLarge, closed) = received;
+                if (closed)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    return;
+                }
+                frame++;
+                StreamFrameResult result;
+                if (tooLarge)
+                {
+                    result = new StreamFrameResult(frame, null, null, null, $"The frame is larger than {options.MaxFrameBytes:N0} bytes.");
+                }
+                else
+                {
+                    try
+                    {
+                        var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
+                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), labels), null);
+                    }
+                    catch (ImageDecodeException e)
+                    {
+                        result = new StreamFrameResult(frame, null, null, null, e.Message);
+                    }
+                    catch (QueueFullException)
+                    {
+                        result = new StreamFrameResult(frame, null, null, null, "The classifier queue is full; this frame was skipped.");
+                    }
+                }
+                var json = JsonSerializer.SerializeToUtf8Bytes(result, JsonSerializerOptions.Web);
+                await socket.SendAsync(json, WebSocketMessageType.Text, true, aborted);
             }
-            var (length, tooLarge, closed) = await ReceiveRestAsync(socket, buffer, await next, aborted);
-            if (closed)
+        }
+        finally
+        {
+            if (next is { IsCompleted: false })
             {
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
-                return;
-            }
-            frame++;
-            StreamFrameResult result;
-            if (tooLarge)
-            {
-                result = new StreamFrameResult(frame, null, null, null, $"The frame is larger than {options.MaxFrameBytes:N0} bytes.");
+                // A client that never finished its frame nor answered the close: the buffer goes back to the pool only once
+                // the receive writing into it has ended, which aborting the socket brings about.
+                socket.Abort();
+                _ = next.ContinueWith(_ => ArrayPool<byte>.Shared.Return(buffer), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             else
             {
-                try
-                {
-                    var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
-                    result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), labels), null);
-                }
-                catch (ImageDecodeException e)
-                {
-                    result = new StreamFrameResult(frame, null, null, null, e.Message);
-                }
-                catch (QueueFullException)
-                {
-                    result = new StreamFrameResult(frame, null, null, null, "The classifier queue is full; this frame was skipped.");
-                }
+                ArrayPool<byte>.Shared.Return(buffer);
             }
-            var json = JsonSerializer.SerializeToUtf8Bytes(result, JsonSerializerOptions.Web);
-            await socket.SendAsync(json, WebSocketMessageType.Text, true, aborted);
         }
     }
 
-    /// <summary>Completes a message whose first chunk is in <paramref name="buffer"/>; an oversized one is drained and reported, not buffered.</summary>
-    private static async Task<(int Length, bool TooLarge, bool Closed)> ReceiveRestAsync(WebSocket socket, byte[] buffer,
-        ValueWebSocketReceiveResult first, CancellationToken cancellationToken)
+    /// <summary>Sends a close frame and gives the client a moment to answer it; the receive still pending ends either way.</summary>
+    private static async Task CloseAsync(WebSocket socket, Task pending, WebSocketCloseStatus status, string description, CancellationToken aborted)
     {
-        if (first.MessageType == WebSocketMessageType.Close)
-        {
-            return (0, false, true);
-        }
-        var length = first.Count;
+        await socket.CloseOutputAsync(status, description, aborted);
+        await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(5), aborted));
+    }
+
+    /// <summary>One whole message; an oversized one is drained and reported, not buffered.</summary>
+    private static async Task<(int Length, bool TooLarge, bool Closed)> ReceiveFrameAsync(WebSocket socket, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var length = 0;
         var tooLarge = false;
-        var received = first;
         var scratch = Array.Empty<byte>();
-        while (!received.EndOfMessage)
+        ValueWebSocketReceiveResult received;
+        do
         {
             if (length == buffer.Length)
             {
@@ -212,7 +250,7 @@ public static class StreamEndpoints
             }
             else
             {
-                received = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken);
+                received = await socket.ReceiveAsync(buffer[length..], cancellationToken);
                 length += received.Count;
             }
             if (received.MessageType == WebSocketMessageType.Close)
@@ -220,6 +258,7 @@ public static class StreamEndpoints
                 return (0, false, true);
             }
         }
+        while (!received.EndOfMessage);
         return (length, tooLarge, false);
     }
 

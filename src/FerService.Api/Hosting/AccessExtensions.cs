@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using FerService.Api.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Hosting;
@@ -28,7 +29,7 @@ public sealed class AccessOptions
 }
 
 /// <summary>API-key check (constant time) and a token bucket per key for the /api group; health and metrics stay open.</summary>
-internal sealed class AccessFilter : IEndpointFilter, IDisposable
+internal sealed class AccessFilter : IDisposable
 {
     private readonly byte[][] _keyHashes;
     private readonly PartitionedRateLimiter<string>? _limiter;
@@ -51,9 +52,9 @@ internal sealed class AccessFilter : IEndpointFilter, IDisposable
         }
     }
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>The 401 or 429 for this request, or null when it may go on.</summary>
+    public ProblemHttpResult? Check(HttpContext http)
     {
-        var http = context.HttpContext;
         string? key = http.Request.Headers[AccessOptions.ApiKeyHeader];
         if (_keyHashes.Length > 0 && !IsKnown(key))
         {
@@ -73,7 +74,7 @@ internal sealed class AccessFilter : IEndpointFilter, IDisposable
                     $"The request rate for this client is exceeded; retry after {retryAfter} s."));
             }
         }
-        return await next(context);
+        return null;
     }
 
     /// <summary>Compares hashes in constant time, so neither the key nor its length leaks through timing.</summary>
@@ -104,10 +105,28 @@ public static class AccessExtensions
         return builder;
     }
 
+    /// <summary>Marks a route group for <see cref="UseFerAccess"/>.</summary>
+    private sealed class AccessControlMetadata;
+
     /// <summary>Puts a route group behind the API keys and the per-client rate, when configured.</summary>
-    public static RouteGroupBuilder WithAccessControl(this RouteGroupBuilder group)
+    public static RouteGroupBuilder WithAccessControl(this RouteGroupBuilder group) => group.WithMetadata(new AccessControlMetadata());
+
+    /// <summary>
+    /// Before the upload reader and the concurrency limit: a request without a valid key, or over its client's rate, is
+    /// refused before its body is read or it takes a slot.
+    /// </summary>
+    public static WebApplication UseFerAccess(this WebApplication app)
     {
-        group.AddEndpointFilter((context, next) => context.HttpContext.RequestServices.GetRequiredService<AccessFilter>().InvokeAsync(context, next));
-        return group;
+        var access = app.Services.GetRequiredService<AccessFilter>();
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<AccessControlMetadata>() is not null && access.Check(context) is { } refused)
+            {
+                await refused.ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
+        return app;
     }
 }

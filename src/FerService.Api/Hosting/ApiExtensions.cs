@@ -1,6 +1,7 @@
 using FerService.Api.Inference;
 using Microsoft.Extensions.Options;
 using Serilog;
+using Serilog.Events;
 
 namespace FerService.Api.Hosting;
 
@@ -40,11 +41,28 @@ public static class ApiExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Error only for the server's own faults. A 503 sheds load as designed (<see cref="LoadShedding"/> reports those as a
+    /// sampled warning), so each is Debug; a 504 is the deadline doing its job under load, a warning.
+    /// </summary>
+    internal static LogEventLevel RequestLogLevel(HttpContext context, double elapsedMs, Exception? exception) => context.Response.StatusCode switch
+    {
+        _ when exception is not null => LogEventLevel.Error,
+        StatusCodes.Status503ServiceUnavailable => LogEventLevel.Debug,
+        StatusCodes.Status504GatewayTimeout => LogEventLevel.Warning,
+        >= 500 => LogEventLevel.Error,
+        _ => LogEventLevel.Information,
+    };
+
     public static WebApplication UseFerApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseSerilogRequestLogging(options => options.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
+        app.UseSerilogRequestLogging(options =>
+        {
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+            options.GetLevel = RequestLogLevel;
+        });
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseSwagger();

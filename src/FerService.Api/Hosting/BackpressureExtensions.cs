@@ -19,6 +19,7 @@ public static class BackpressureExtensions
 
     public static IHostApplicationBuilder AddFerBackpressure(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<LoadShedding>();
         builder.Services.AddRateLimiter(_ => { });
         builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<LimitsOptions>>((options, limits) =>
         {
@@ -34,6 +35,7 @@ public static class BackpressureExtensions
             options.OnRejected = (context, cancellationToken) =>
             {
                 context.HttpContext.Response.Headers.RetryAfter = "1";
+                context.HttpContext.RequestServices.GetRequiredService<LoadShedding>().Refused("the concurrency limit and its queue were full");
                 return new ValueTask(Problems.Result(Problems.Overloaded(
                     $"More than {value.ConcurrentRequests} requests are running and {value.QueuedRequests} waiting; retry after a second."))
                     .ExecuteAsync(context.HttpContext));

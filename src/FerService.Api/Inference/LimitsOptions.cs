@@ -39,6 +39,17 @@ public sealed class LimitsOptions
 
     public int QueuedRequests => MaxQueuedRequests > 0 ? MaxQueuedRequests : 8 * Environment.ProcessorCount;
 
+    /// <summary>
+    /// Upload bytes buffered at once across all requests (0: a quarter of the GC heap limit, or of the memory the GC
+    /// may use when no limit is set). Buffers grow with what arrives, not with what Content-Length declares; a request
+    /// whose next buffer would not fit gets 503 with Retry-After. Buffers grow by doubling, so a part of n bytes can hold
+    /// up to 3n while it grows: keep this at least 3 × <see cref="MaxRequestBytes"/>.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxBufferedUploadBytes { get; set; }
+
+    public long BufferedUploadBytes => MaxBufferedUploadBytes > 0 ? MaxBufferedUploadBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
+
     /// <summary>A request to /api still running after this gets 504 and its queued work is cancelled.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);

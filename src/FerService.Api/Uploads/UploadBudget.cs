@@ -1,0 +1,45 @@
+namespace FerService.Api.Uploads;
+
+/// <summary>
+/// Upload bytes buffered at once across all requests (<c>Fer:Limits:MaxBufferedUploadBytes</c>). Buffers reserve what
+/// they hold before they grow; a reservation that does not fit fails, and the request gets 503.
+/// </summary>
+public sealed class UploadBudget(long capacity)
+{
+    private long _used;
+
+    public long Capacity => capacity;
+
+    public long Used => Volatile.Read(ref _used);
+
+    public bool TryReserve(long bytes)
+    {
+        if (Interlocked.Add(ref _used, bytes) <= capacity)
+        {
+            return true;
+        }
+        Interlocked.Add(ref _used, -bytes);
+        return false;
+    }
+
+    public void Release(long bytes) => Interlocked.Add(ref _used, -bytes);
+}
+
+/// <summary>Thrown when an upload buffer would grow past the <see cref="UploadBudget"/>.</summary>
+public sealed class UploadBudgetExceededException : Exception
+{
+    public UploadBudgetExceededException()
+        : base("The upload memory budget is spent.")
+    {
+    }
+
+    public UploadBudgetExceededException(string message)
+        : base(message)
+    {
+    }
+
+    public UploadBudgetExceededException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
