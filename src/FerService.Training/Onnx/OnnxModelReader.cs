@@ -16,7 +16,7 @@ internal sealed record OnnxInitializer(string Name, int DataType, long[] Dims, b
 
 /// <summary>
 /// Reads back the initializers of a ModelProto, in file order: the counterpart of <see cref="OnnxGraphBuilder"/>, so a
-/// shipped model can be re-quantised and checked without its training checkpoint. Raw-data tensors only, as we write them.
+/// shipped model can be re-quantised and checked without its training checkpoint. Typed data fields (other writers') become raw bytes.
 /// </summary>
 internal static class OnnxModelReader
 {
@@ -51,6 +51,7 @@ internal static class OnnxModelReader
         var dataType = 0;
         var name = "";
         byte[]? raw = null;
+        var typed = new List<byte>();
         var reader = new Reader(tensor);
         while (reader.Next(out var field, out var payload, out var varint, out var lengthDelimited))
         {
@@ -67,10 +68,25 @@ internal static class OnnxModelReader
                 case 2: dataType = (int)varint; break;
                 case 8: name = Encoding.UTF8.GetString(payload); break;
                 case 9: raw = payload.ToArray(); break;
-                case 4 or 5 or 7: throw new InvalidDataException($"Initializer '{name}' stores typed data fields; only raw_data is read.");
+                case 4: // float_data: packed fixed32, already the raw little-endian bytes
+                    typed.AddRange(payload);
+                    break;
+                case 5 or 7: // int32_data (also int8/uint8/int16 values) or int64_data: packed varints
+                    var values = new Reader(payload);
+                    while (!values.AtEnd)
+                    {
+                        var value = (long)values.Varint();
+                        typed.AddRange(dataType switch
+                        {
+                            OnnxGraphBuilder.Int8Type or OnnxGraphBuilder.UInt8Type => [(byte)value],
+                            OnnxGraphBuilder.Int32Type => BitConverter.GetBytes((int)value),
+                            _ => BitConverter.GetBytes(value),
+                        });
+                    }
+                    break;
             }
         }
-        return new OnnxInitializer(name, dataType, [.. dims], raw ?? []);
+        return new OnnxInitializer(name, dataType, [.. dims], raw ?? [.. typed]);
     }
 
     private ref struct Reader(ReadOnlySpan<byte> data)
