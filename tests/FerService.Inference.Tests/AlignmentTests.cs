@@ -29,20 +29,23 @@ public sealed class AlignmentTests
         Assert.Equal(0f, corner.Y, 3);
     }
 
-    [Fact]
-    public void FaceTransform_TiltedEyes_LevelsTheEyeLine()
+    [Theory]
+    [InlineData(20, 20)]   // within FER2013's own spread of head roll: left as it is
+    [InlineData(-25, -25)]
+    [InlineData(60, 30)]   // a head on its side: turned back to the largest roll kept
+    [InlineData(-90, -30)]
+    public void FaceTransform_TiltedEyes_KeepsRollUpToTheLimit(float rollDegrees, float expectedDegrees)
     {
-        // Eyes tilted by 30°: after alignment both eyes must sit on one row, right eye (image left) first.
-        var angle = MathF.PI / 6;
+        var angle = rollDegrees * MathF.PI / 180;
         var centre = new PointF(200, 200);
         var rightEye = new PointF(centre.X - 30 * MathF.Cos(angle), centre.Y - 30 * MathF.Sin(angle));
         var leftEye = new PointF(centre.X + 30 * MathF.Cos(angle), centre.Y + 30 * MathF.Sin(angle));
         var m = FaceAligner.FaceTransform(Face(new BoxF(150, 150, 100, 100), rightEye, leftEye), 48, 48, 1.2);
         var r = m.MapPoint(rightEye.X, rightEye.Y);
         var l = m.MapPoint(leftEye.X, leftEye.Y);
-        Assert.Equal(r.Y, l.Y, 3);
-        Assert.True(l.X > r.X);
-        Assert.Equal(60f * 48 / 120, l.X - r.X, 2);
+        Assert.Equal(expectedDegrees, MathF.Atan2(l.Y - r.Y, l.X - r.X) * 180 / MathF.PI, 2);
+        // The eyes' distance scales with the crop (60 px of a 120 px square into 48 px), whatever the rotation.
+        Assert.Equal(60f * 48 / 120, MathF.Sqrt((l.X - r.X) * (l.X - r.X) + (l.Y - r.Y) * (l.Y - r.Y)), 2);
     }
 
     [Fact]
