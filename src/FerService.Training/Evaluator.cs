@@ -19,7 +19,8 @@ internal sealed class Evaluator(TextWriter output)
 {
     private const int Batch = 256;
 
-    public ModelMetrics Run(string dataPath, string modelPath, string? usage, string? reportDirectory)
+    /// <param name="updateCard">Write the uncertainty threshold measured here into the model's card (a card written before the threshold existed).</param>
+    public ModelMetrics Run(string dataPath, string modelPath, string? usage, string? reportDirectory, bool updateCard = false)
     {
         var manifestPath = Path.ChangeExtension(modelPath, ".json");
         // One run at a time here, unlike the service: let each run use every core (the service's default is one thread).
@@ -45,6 +46,16 @@ internal sealed class Evaluator(TextWriter output)
         var scope = usage ?? "all rows";
         var metrics = ClassificationMetrics.Compute(logits.ToArray(), flippedLogits.ToArray(), labels.ToArray(), manifest.Labels, manifest.Temperature, scope);
         Print(metrics, manifest.Labels);
+        var uncertainty = ClassificationMetrics.ChooseUncertainty(logits.ToArray(), flippedLogits.ToArray(), labels.ToArray(), manifest.Labels.Count,
+            manifest.Temperature, scope);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"uncertain below a top probability of {uncertainty.Threshold}: {uncertainty.ShareFlagged:P1} of faces flagged; accuracy {uncertainty.AccuracyNotFlagged:P2} not flagged, {uncertainty.AccuracyFlagged:P2} flagged"));
+        if (updateCard)
+        {
+            var card = ModelManifest.Load(manifestPath);
+            (card with { Uncertainty = uncertainty }).Save(manifestPath);
+            output.WriteLine($"wrote the uncertainty threshold into {Path.GetFileName(manifestPath)}");
+        }
         if (reportDirectory is not null)
         {
             Directory.CreateDirectory(reportDirectory);

@@ -25,7 +25,7 @@ namespace FerService.Training
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
-              evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR]
+              evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR] [--update-card true]
               evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
                        (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
                        settings given; prints faces found, false faces, box IoU and accuracy next to the crops', one JSON line last)
@@ -61,7 +61,8 @@ namespace FerService.Training
                         new Evaluator(output).Run(DataPath(arguments),
                             arguments.Get("model") ?? "models/emotion-fer2013.onnx",
                             arguments.Get("usage"),
-                            arguments.Get("report-dir"));
+                            arguments.Get("report-dir"),
+                            arguments.Get("update-card") == "true");
                         return 0;
                     case "evaluate-scenes":
                         new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",

@@ -436,6 +436,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 Log = epochLog,
             },
             Metrics = metrics,
+            Uncertainty = ClassificationMetrics.ChooseUncertainty(logits, flipped, validation.Labels, Classes, temperature, "PublicTest"),
             IntendedUse = "Research and product prototypes that estimate the apparent facial expression of a cropped, roughly frontal face "
                 + "into 7 basic categories. Probabilities describe appearance, not a person's inner emotional state.",
             Limitations =

@@ -134,4 +134,31 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
         Assert.Matches(@"(?m)^fer_images_total\{[^}]*outcome=""ok""[^}]*\} [1-9]", text);
         Assert.Matches(@"(?m)^fer_execution_provider\{[^}]*provider=""CPU""[^}]*\} 1", text);
     }
+
+    [Theory]
+    [InlineData(1.01, true)]   // every label under the threshold
+    [InlineData(0.0, false)]
+    public async Task Post_CardUncertaintyThreshold_FlagsFacesUnderIt(double threshold, bool expected)
+    {
+        var directory = Directory.CreateTempSubdirectory("fer-card-").FullName;
+        try
+        {
+            var card = global::FerService.Inference.Classification.ModelManifest.Load(TestPaths.ServiceClassifierManifest);
+            File.Copy(Path.Combine(TestPaths.Models, card.File), Path.Combine(directory, card.File));
+            var path = Path.Combine(directory, "card.json");
+            (card with { Uncertainty = card.Uncertainty! with { Threshold = threshold } }).Save(path);
+            using var withThreshold = new FerApiFactory(("Fer:Models:ClassifierManifest", path));
+            using var content = Http.Multipart(("image", "face.png", Http.Png(70), "image/png"));
+
+            var response = await withThreshold.CreateClient().PostAsync("/api/emotions?detect=false", content);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var face = (await response.JsonAsync()).GetProperty("images")[0].GetProperty("faces")[0];
+            Assert.Equal(expected, face.GetProperty("uncertain").GetBoolean());
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
 }

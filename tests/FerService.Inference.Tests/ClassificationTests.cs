@@ -73,4 +73,36 @@ public sealed class ClassificationTests
         Assert.Equal(1.0, happy.Precision, 5);
         Assert.Equal(0.5, happy.Recall, 5);
     }
+
+    [Fact]
+    public void ChooseUncertainty_RankedFaces_KeepsTheLongestRunAtTheTargetAccuracy()
+    {
+        // Ten faces, two classes; top probabilities 0.95 … 0.50 in steps of 0.05, right or wrong as marked.
+        bool[] right = [true, true, true, false, true, true, true, false, false, true];
+        var logits = new float[right.Length * 2];
+        var labels = new byte[right.Length];
+        for (var i = 0; i < right.Length; i++)
+        {
+            var top = 0.95 - 0.05 * i;
+            logits[i * 2] = (float)Math.Log(top / (1 - top)); // softmax of (l, 0) gives top for class 0
+            labels[i] = (byte)(right[i] ? 0 : 1);
+        }
+
+        var uncertainty = ClassificationMetrics.ChooseUncertainty(logits, [], labels, 2, temperature: 1, "test", targetAccuracy: 0.8);
+
+        // Runs from the top: 3/3, 3/4, 4/5, 5/6, 6/7 = 0.857, 6/8, 6/9, 7/10: the longest at ≥ 0.8 is the first seven.
+        Assert.Equal(0.65, uncertainty.Threshold, 3);
+        Assert.Equal(0.3, uncertainty.ShareFlagged, 4);
+        Assert.Equal(6 / 7.0, uncertainty.AccuracyNotFlagged, 4);
+        Assert.Equal(1 / 3.0, uncertainty.AccuracyFlagged, 4);
+        var card = new ModelManifest
+        {
+            Name = "t", Version = "1", File = "t.onnx", Sha256 = "0", OutputName = "logits", Labels = ["a", "b"],
+            Input = new ModelInput { Name = "input", Shape = [-1, 1, 48, 48], Channels = 1, Width = 48, Height = 48, Mean = [0.5], Std = [0.25] },
+            Uncertainty = uncertainty,
+        };
+        Assert.False(card.IsUncertain([0.66f, 0.34f]));
+        Assert.True(card.IsUncertain([0.36f, 0.64f]));
+        Assert.False((card with { Uncertainty = null }).IsUncertain([0.5f, 0.5f]));
+    }
 }

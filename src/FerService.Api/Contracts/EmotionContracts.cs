@@ -22,7 +22,8 @@ public sealed record FaceDto(
     float Score,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LandmarksDto? Landmarks,
     IReadOnlyDictionary<string, float> Emotions,
-    string DominantEmotion);
+    string DominantEmotion,
+    bool Uncertain);
 
 /// <summary>Pixels of the image as displayed (after EXIF orientation); x, y is the top-left corner.</summary>
 public sealed record BoxDto(float X, float Y, float Width, float Height);

@@ -108,7 +108,7 @@ public static class EmotionEndpoints
                     decodeMs += analysis.Timings.DecodeMs;
                     detectMs += analysis.Timings.DetectMs;
                     classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
-                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, labels), null);
+                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, classifier.Manifest), null);
                 }
                 catch (ImageDecodeException e)
                 {
@@ -218,8 +218,9 @@ public static class EmotionEndpoints
         return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
     }
 
-    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels)
+    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelManifest model)
     {
+        var labels = model.Labels;
         var dtos = new FaceDto[faces.Count];
         for (var f = 0; f < faces.Count; f++)
         {
@@ -234,7 +235,8 @@ public static class EmotionEndpoints
                 MathF.Round(face.Score, 4),
                 face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
                 emotions,
-                labels[ClassificationMetrics.ArgMax(face.Probabilities)]);
+                labels[ClassificationMetrics.ArgMax(face.Probabilities)],
+                model.IsUncertain(face.Probabilities));
         }
         return dtos;
     }

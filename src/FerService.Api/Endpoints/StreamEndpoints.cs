@@ -49,7 +49,8 @@ public sealed class StreamOptions
 /// <summary>One frame's answer: the faces with their track ids and smoothed probabilities, or an error.</summary>
 public sealed record StreamFrameResult(long Frame, int? Width, int? Height, IReadOnlyList<StreamFace>? Faces, string? Error);
 
-public sealed record StreamFace(int Track, BoxDto Box, float Score, LandmarksDto? Landmarks, IReadOnlyDictionary<string, float> Emotions, string DominantEmotion);
+public sealed record StreamFace(int Track, BoxDto Box, float Score, LandmarksDto? Landmarks, IReadOnlyDictionary<string, float> Emotions, string DominantEmotion,
+    bool Uncertain);
 
 /// <summary>Open stream connections of this host.</summary>
 public sealed class StreamConnections
@@ -133,7 +134,7 @@ public static class StreamEndpoints
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await RunAsync(socket, pipeline, classifier.Manifest.Labels, options,
+            await RunAsync(socket, pipeline, classifier.Manifest, options,
                 new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
                 lifetime.ApplicationStopping, context.RequestAborted);
             return Results.Empty;
@@ -148,7 +149,7 @@ public static class StreamEndpoints
     /// Frames until the client closes, sends no complete frame within the idle timeout (closed with 1008 "idle"), or the
     /// host stops (closed with 1001 "going away" at the start of shutdown, after the frame in hand is answered).
     /// </summary>
-    private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, IReadOnlyList<string> labels, StreamOptions options,
+    private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, ModelManifest model, StreamOptions options,
         AnalysisRequest request, CancellationToken stopping, CancellationToken aborted)
     {
         var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
@@ -194,7 +195,7 @@ public static class StreamEndpoints
                     try
                     {
                         var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
-                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), labels), null);
+                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), model), null);
                     }
                     catch (ImageDecodeException e)
                     {
@@ -229,7 +230,15 @@ public static class StreamEndpoints
     /// <summary>Sends a close frame and gives the client a moment to answer it; the receive still pending ends either way.</summary>
     private static async Task CloseAsync(WebSocket socket, Task pending, WebSocketCloseStatus status, string description, CancellationToken aborted)
     {
-        await socket.CloseOutputAsync(status, description, aborted);
+        try
+        {
+            await socket.CloseOutputAsync(status, description, aborted);
+        }
+        catch (WebSocketException) when (socket.State is WebSocketState.Aborted or WebSocketState.Closed)
+        {
+            // The client went away first (a shutdown often finds it gone): nobody is left to tell.
+            return;
+        }
         await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(5), aborted));
     }
 
@@ -262,14 +271,14 @@ public static class StreamEndpoints
         return (length, tooLarge, false);
     }
 
-    private static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, IReadOnlyList<string> labels)
+    private static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, ModelManifest model)
     {
         var faces = new StreamFace[tracked.Count];
         for (var i = 0; i < tracked.Count; i++)
         {
             var (track, face, smoothed) = tracked[i];
-            var dto = EmotionEndpoints.ToDtos([face with { Probabilities = smoothed }], labels)[0];
-            faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion);
+            var dto = EmotionEndpoints.ToDtos([face with { Probabilities = smoothed }], model)[0];
+            faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion, dto.Uncertain);
         }
         return faces;
     }

@@ -171,5 +171,48 @@ public static class ClassificationMetrics
         return Math.Round(Math.Exp((low + high) / 2), 4);
     }
 
+    /// <summary>
+    /// The uncertainty threshold of <see cref="ModelUncertainty"/>: faces ranked by their calibrated, flip-averaged top
+    /// probability; the longest run from the top whose accuracy is still at least <paramref name="targetAccuracy"/>
+    /// stays unflagged, and the threshold is the top probability of its last face.
+    /// </summary>
+    public static ModelUncertainty ChooseUncertainty(ReadOnlySpan<float> logits, ReadOnlySpan<float> flippedLogits, ReadOnlySpan<byte> labels,
+        int classes, double temperature, string split, double targetAccuracy = 0.85)
+    {
+        var count = labels.Length;
+        var faces = new (float Top, bool Correct)[count];
+        var probabilities = new float[classes];
+        var mirrored = new float[classes];
+        for (var i = 0; i < count; i++)
+        {
+            Softmax.Compute(logits.Slice(i * classes, classes), probabilities, temperature);
+            if (!flippedLogits.IsEmpty)
+            {
+                Softmax.Compute(flippedLogits.Slice(i * classes, classes), mirrored, temperature);
+                for (var c = 0; c < classes; c++)
+                {
+                    probabilities[c] = (probabilities[c] + mirrored[c]) / 2;
+                }
+            }
+            var best = ArgMax(probabilities);
+            faces[i] = (probabilities[best], best == labels[i]);
+        }
+        Array.Sort(faces, static (a, b) => b.Top.CompareTo(a.Top));
+        int correct = 0, kept = 0, keptCorrect = 0;
+        for (var n = 0; n < count; n++)
+        {
+            correct += faces[n].Correct ? 1 : 0;
+            if (correct >= targetAccuracy * (n + 1))
+            {
+                (kept, keptCorrect) = (n + 1, correct);
+            }
+        }
+        // Rounded down, so the last face kept stays at or above the written threshold.
+        var threshold = kept == 0 ? 1.0 : Math.Floor(faces[kept - 1].Top * 1e4) / 1e4;
+        var flagged = count - kept;
+        return new ModelUncertainty(threshold, targetAccuracy, split, Round(count == 0 ? 0 : (double)flagged / count),
+            Round(kept == 0 ? 0 : (double)keptCorrect / kept), Round(flagged == 0 ? 0 : (double)(correct - keptCorrect) / flagged));
+    }
+
     private static double Round(double value) => Math.Round(value, 4);
 }

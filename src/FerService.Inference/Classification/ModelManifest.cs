@@ -23,6 +23,8 @@ public sealed record ModelManifest
     public double Temperature { get; init; } = 1.0;
     public ModelTraining? Training { get; init; }
     public ModelMetrics? Metrics { get; init; }
+    /// <summary>When a face's label is flagged as uncertain; absent in older cards (then nothing is flagged).</summary>
+    public ModelUncertainty? Uncertainty { get; init; }
     public string? IntendedUse { get; init; }
     public IReadOnlyList<string>? Limitations { get; init; }
     public string? License { get; init; }
@@ -32,6 +34,10 @@ public sealed record ModelManifest
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>Whether the calibrated probabilities' top value lies under the card's <see cref="ModelUncertainty.Threshold"/>.</summary>
+    public bool IsUncertain(ReadOnlySpan<float> probabilities) =>
+        Uncertainty is { } uncertainty && probabilities[ClassificationMetrics.ArgMax(probabilities)] < uncertainty.Threshold;
 
     public static ModelManifest Load(string path)
     {
@@ -133,5 +139,13 @@ public sealed record ModelMetrics
     public double EceBeforeCalibration { get; init; }
     public double EceAfterCalibration { get; init; }
 }
+
+/// <summary>
+/// The calibrated top probability under which a face's label is flagged uncertain, chosen on <see cref="Split"/> with
+/// flip averaging (as the service answers) as the lowest threshold at which the faces not flagged are labelled right at
+/// least <see cref="TargetAccuracy"/> of the time.
+/// </summary>
+public sealed record ModelUncertainty(double Threshold, double TargetAccuracy, string Split, double ShareFlagged, double AccuracyNotFlagged,
+    double AccuracyFlagged);
 
 public sealed record ClassMetrics(string Label, int Support, double Precision, double Recall, double F1);
