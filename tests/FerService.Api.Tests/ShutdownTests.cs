@@ -25,7 +25,7 @@ public sealed class ShutdownTests
     /// <summary>Debug or Release: the configuration these tests, and so the service beside them, were built in.</summary>
     internal static string BuildConfiguration => TestFramework.Parent!.Name;
 
-    private static string ServiceDll()
+    internal static string ServiceDll()
     {
         var path = Path.Combine(TestPaths.RepositoryRoot, "src", "FerService.Api", "bin", BuildConfiguration, TestFramework.Name, "FerService.Api.dll");
         Assert.True(File.Exists(path), $"{path} is not built");
