@@ -21,6 +21,8 @@ COPY src/FerService.Inference/ src/FerService.Inference/
 COPY src/FerService.Api/ src/FerService.Api/
 COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/
 COPY --from=models /src/models/ models/
+# Licences ship in the output: ours and THIRD-PARTY-NOTICES at /app, the detector's (fetched above) in /app/models.
+COPY LICENSE THIRD-PARTY-NOTICES ./
 RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-restore -o /app
 
 # 3. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library

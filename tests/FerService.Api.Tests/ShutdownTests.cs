@@ -8,18 +8,26 @@ namespace FerService.Api.Tests;
 public sealed class ShutdownTests
 {
     /// <summary>The built service as its own process on a free loopback port, pointed at the repository's models.</summary>
-    internal static ServiceProcess StartService(Dictionary<string, string> environment, params string[] arguments)
+    internal static ServiceProcess StartService(Dictionary<string, string> environment, params string[] arguments) =>
+        ServiceProcess.Start(ServiceDll(), arguments, WithRepositoryModels(environment));
+
+    /// <summary>The service pointed at the repository's models, wherever its content root is.</summary>
+    internal static Dictionary<string, string> WithRepositoryModels(Dictionary<string, string> environment)
     {
         environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
         environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
-        return ServiceProcess.Start(ServiceDll(), arguments, environment);
+        return environment;
     }
 
-    private static string ServiceDll()
+    // The test binaries sit in tests/<project>/bin/<configuration>/<framework>/; the service's in src/FerService.Api/bin/... alike.
+    private static DirectoryInfo TestFramework => new(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+
+    /// <summary>Debug or Release: the configuration these tests, and so the service beside them, were built in.</summary>
+    internal static string BuildConfiguration => TestFramework.Parent!.Name;
+
+    internal static string ServiceDll()
     {
-        // The test binaries sit in tests/<project>/bin/<configuration>/<framework>/; the service's in src/FerService.Api/bin/... alike.
-        var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var path = Path.Combine(TestPaths.RepositoryRoot, "src", "FerService.Api", "bin", framework.Parent!.Name, framework.Name, "FerService.Api.dll");
+        var path = Path.Combine(TestPaths.RepositoryRoot, "src", "FerService.Api", "bin", BuildConfiguration, TestFramework.Name, "FerService.Api.dll");
         Assert.True(File.Exists(path), $"{path} is not built");
         return path;
     }

@@ -38,4 +38,10 @@ public sealed class OnnxOptions
 
     /// <summary>ONNX Runtime graph optimisations applied when a session is created (a tuning knob; see the README's benchmark).</summary>
     public Microsoft.ML.OnnxRuntime.GraphOptimizationLevel GraphOptimizationLevel { get; set; } = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+    /// <summary>
+    /// The least severe ONNX Runtime message a session prints (to standard error, outside the service's log). Error by
+    /// default: at Warning, every start printed that the BlazeFace graph carries unused initialisers, which it removes.
+    /// </summary>
+    public Microsoft.ML.OnnxRuntime.OrtLoggingLevel LogSeverityLevel { get; set; } = Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
 }

@@ -20,6 +20,7 @@ public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, IL
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = _options.IntraOpThreads,
             InterOpNumThreads = 1,
+            LogSeverityLevel = _options.LogSeverityLevel,
         };
         try
         {

@@ -34,13 +34,37 @@ internal sealed class ServiceProcess : IDisposable
         var address = new Uri($"http://127.0.0.1:{(port == 0 ? FreePort() : port).ToString(CultureInfo.InvariantCulture)}");
         var start = new ProcessStartInfo("dotnet")
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
             // The content root, as where the service is deployed: its appsettings.json (log levels among them) lies there.
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(apiDll)),
         };
         start.ArgumentList.Add(Path.GetFullPath(apiDll));
+        return Launch(start, address, arguments, environment, logPath);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="project"/> as the README does, <c>dotnet run</c> from <paramref name="workingDirectory"/> (its
+    /// launch profile applies), without building it again. ASPNETCORE_ENVIRONMENT and DOTNET_ENVIRONMENT are cleared, as a
+    /// user's shell sets neither.
+    /// </summary>
+    public static ServiceProcess Run(string project, string configuration, string workingDirectory, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory };
+        foreach (var argument in new[] { "run", "--no-build", "-c", configuration, "--project", project, "--" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        start.Environment.Remove("DOTNET_ENVIRONMENT");
+        return Launch(start, new Uri($"http://127.0.0.1:{FreePort().ToString(CultureInfo.InvariantCulture)}"), arguments, environment, logPath: null);
+    }
+
+    private static ServiceProcess Launch(ProcessStartInfo start, Uri address, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment, string? logPath)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(address.ToString());
         foreach (var argument in arguments)
@@ -51,7 +75,7 @@ internal sealed class ServiceProcess : IDisposable
         {
             start.Environment[name] = value;
         }
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start dotnet {apiDll}.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start dotnet {string.Join(' ', start.ArgumentList)}.");
         var service = new ServiceProcess(process, logPath, address);
         process.OutputDataReceived += (_, e) => service.Write(e.Data);
         process.ErrorDataReceived += (_, e) => service.Write(e.Data);
