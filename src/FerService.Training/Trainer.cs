@@ -391,6 +391,11 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         _initSha256 = card.Sha256;
     }
 
+    /// <summary>The card's line on lawful use; docs/responsible-use.md says more.</summary>
+    internal const string ResponsibleUse =
+        "Labels the apparent expression, not an inner emotional state. In the EU, emotion recognition at the workplace and in education is prohibited "
+        + "(AI Act, Art. 5(1)(f)); the service never stores or logs images. See docs/responsible-use.md.";
+
     private ModelManifest WriteCard(EmotionNet model, string modelFileName, string manifestFileName, string name, byte[] onnx,
         float[] logits, float[] flipped, Fer2013Split validation, double mean, double std,
         double wallSeconds, List<EpochLog> epochLog, Dictionary<string, string> recipe, ModelTraining? training = null)
@@ -446,6 +451,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 "Accuracy drops for profile faces, heavy occlusion, low light and faces under about 40 pixels.",
                 "Demographic balance of FER2013 is undocumented; performance across groups has not been measured.",
                 "Not for decisions about individuals (hiring, policing, health, credit) or covert monitoring.",
+                ResponsibleUse,
             ],
             License = "MIT (weights trained by this project on FER2013, whose own terms of use apply to the data)",
         };

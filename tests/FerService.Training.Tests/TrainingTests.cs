@@ -336,6 +336,8 @@ public sealed class TrainingTests : IDisposable
         // The temperature minimises NLL on PublicTest, so NLL cannot rise; ECE may move either way by a little.
         Assert.True(card.Metrics!.NllAfterCalibration <= card.Metrics.NllBeforeCalibration);
         Assert.InRange(card.Metrics.EceAfterCalibration, 0, 0.05);
+        Assert.Contains(Trainer.ResponsibleUse, card.Limitations!);
+        Assert.NotNull(card.Uncertainty);
     }
 
     [Fact]
