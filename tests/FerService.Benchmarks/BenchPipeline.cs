@@ -87,7 +87,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
 
     public EmotionClassifier Classifier => (EmotionClassifier)_services.GetRequiredService<IEmotionClassifier>();
 
-    public static AnalysisRequest Request { get; } = new(true, new DetectionRequest(new DetectionOptions().MinScore, 50, 0));
+    public static AnalysisRequest Request { get; } = new(true, new DetectionRequest(0.6f, 50, 0));
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

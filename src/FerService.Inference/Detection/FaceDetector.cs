@@ -20,7 +20,7 @@ public sealed class DetectionOptions
 
     /// <summary>Default detector threshold; a request's <c>minScore</c> overrides it.</summary>
     [Range(0.01, 0.99)]
-    public float MinScore { get; set; } = 0.65f;
+    public float MinScore { get; set; } = 0.6f;
 
     [Range(0.05, 0.95)]
     public float IouThreshold { get; set; } = 0.3f;
@@ -65,15 +65,6 @@ public sealed class DetectionOptions
     /// <summary>Most proposal crops per image, strongest candidates first.</summary>
     [Range(1, 32)]
     public int MaxProposalCrops { get; set; } = 8;
-
-    /// <summary>
-    /// Photos whose longer side exceeds this also get the half-size tiles through the main model before the proposal
-    /// crops (0 = never): the whole view shrinks a small face in a large photo below what the detector resolves, so it
-    /// raises no weak candidate there; the tiles see it at twice the size and add their weak candidates to the proposals.
-    /// See docs/scene-evaluation.md.
-    /// </summary>
-    [Range(0, 16_384)]
-    public int TileAboveSide { get; set; } = 700;
 }
 
 /// <summary>Per-request detection settings, validated at the HTTP boundary.</summary>
@@ -102,7 +93,6 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     private readonly BlazeFaceDetector? _proposalDetector;
     private readonly float _proposalCropScale;
     private readonly int _maxProposalCrops;
-    private readonly int _tileAboveSide;
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
 
@@ -121,7 +111,6 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         _tileProposalScore = options.TileProposalScore;
         _proposalCropScale = options.ProposalCropScale;
         _maxProposalCrops = options.MaxProposalCrops;
-        _tileAboveSide = options.TileAboveSide;
         var input = _session.InputMetadata.Single();
         _inputName = input.Key;
         var dims = input.Value.Dimensions;
@@ -166,17 +155,6 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore,
                 candidates, proposalScore, proposals);
             var views = 1;
-            if (_proposalDetector is not null && tiles.Count > 0 && !everyTile && _tileAboveSide > 0 && Math.Max(image.Width, image.Height) > _tileAboveSide)
-            {
-                foreach (var (x, y, side) in tiles)
-                {
-                    views++;
-                    var first = candidates.Count;
-                    DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates,
-                        proposalScore, proposals);
-                    RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
-                }
-            }
             if (_proposalDetector is not null && tiles.Count > 0 && !everyTile)
             {
                 views += LookAtProposals(image, request.MinScore, candidates, proposals);
