@@ -134,9 +134,16 @@ public static class StreamEndpoints
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            await RunAsync(socket, pipeline, classifier.Manifest, options,
-                new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
-                lifetime.ApplicationStopping, context.RequestAborted);
+            try
+            {
+                await RunAsync(socket, pipeline, classifier.Manifest, options,
+                    new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
+                    lifetime.ApplicationStopping, context.RequestAborted);
+            }
+            catch (WebSocketException) when (socket.State is WebSocketState.Aborted or WebSocketState.Closed || context.RequestAborted.IsCancellationRequested)
+            {
+                // The client dropped the connection without a close handshake: its doing, not a server fault.
+            }
             return Results.Empty;
         }
         finally
