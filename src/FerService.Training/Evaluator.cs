@@ -44,9 +44,10 @@ internal sealed class Evaluator(TextWriter output)
             flippedLogits.AddRange(Logits(split, classifier, aligner, mirrored: true));
         }
         var scope = usage ?? "all rows";
-        var metrics = ClassificationMetrics.Compute(logits.ToArray(), flippedLogits.ToArray(), labels.ToArray(), manifest.Labels, manifest.Temperature, scope);
+        var (allLogits, allFlipped, allLabels) = (logits.ToArray(), flippedLogits.ToArray(), labels.ToArray());
+        var metrics = ClassificationMetrics.Compute(allLogits, allFlipped, allLabels, manifest.Labels, manifest.Temperature, scope);
         Print(metrics, manifest.Labels);
-        var uncertainty = ClassificationMetrics.ChooseUncertainty(logits.ToArray(), flippedLogits.ToArray(), labels.ToArray(), manifest.Labels.Count,
+        var uncertainty = ClassificationMetrics.ChooseUncertainty(allLogits, allFlipped, allLabels, manifest.Labels.Count,
             manifest.Temperature, scope);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"uncertain below a top probability of {uncertainty.Threshold}: {uncertainty.ShareFlagged:P1} of faces flagged; accuracy {uncertainty.AccuracyNotFlagged:P2} not flagged, {uncertainty.AccuracyFlagged:P2} flagged"));

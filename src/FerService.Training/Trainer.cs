@@ -510,8 +510,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             double normal, v;
             do
             {
-                // Box–Muller; 1 - U keeps the logarithm finite.
-                normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                normal = Gaussian(random);
                 v = 1 + c * normal;
             }
             while (v <= 0);
@@ -651,6 +650,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     private const double PipelineShiftSdX = 0.055;
     private const double PipelineShiftSdY = 0.06;
 
+    /// <summary>A standard normal draw (Box–Muller; 1 - U keeps the logarithm finite).</summary>
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 

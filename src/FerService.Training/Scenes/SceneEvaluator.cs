@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FerService.Inference.Batching;
+using FerService.Inference.Classification;
 using FerService.Inference.Datasets;
 using FerService.Inference.Detection;
 using FerService.Inference.Onnx;
@@ -114,7 +115,7 @@ internal sealed class SceneEvaluator(TextWriter output)
                 {
                     matched[best] = true;
                     foundAt05 += bestIou >= 0.5 ? 1 : 0;
-                    sceneLabels.Add(ArgMax(faces[best].Probabilities));
+                    sceneLabels.Add(ClassificationMetrics.ArgMax(faces[best].Probabilities));
                     var box = faces[best].Box;
                     sideRatios.Add(Math.Sqrt(box.Width * box.Height) / truth.Width);
                     offsetsX.Add((box.CenterX - truth.CenterX) / truth.Width);
@@ -171,7 +172,7 @@ internal sealed class SceneEvaluator(TextWriter output)
         for (var i = 0; i < faceRows.Count; i++)
         {
             var truth = split.Labels[faceRows[i]];
-            var cropCorrect = ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
+            var cropCorrect = ClassificationMetrics.ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
             correctCrops += cropCorrect ? 1 : 0;
             if (sceneLabels[i] >= 0)
             {
@@ -287,9 +288,7 @@ internal sealed class SceneEvaluator(TextWriter output)
     /// <summary>The face upscaled to <see cref="AloneSide"/> in the middle of a mid-grey canvas three times as wide.</summary>
     private static byte[] Alone(ReadOnlySpan<byte> grey)
     {
-        using var face = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(Fer2013Split.Side, Fer2013Split.Side, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
-        grey[..Fer2013Split.PixelCount].CopyTo(face.GetPixelSpan());
-        using var faceImage = SkiaSharp.SKImage.FromBitmap(face);
+        using var faceImage = SceneGenerator.FaceImage(grey);
         using var canvasBitmap = new SkiaSharp.SKBitmap(3 * AloneSide, 3 * AloneSide, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul);
         using (var canvas = new SkiaSharp.SKCanvas(canvasBitmap))
         {
@@ -317,25 +316,14 @@ internal sealed class SceneEvaluator(TextWriter output)
 
     private static byte[] EncodeGrey(ReadOnlySpan<byte> grey)
     {
-        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(Fer2013Split.Side, Fer2013Split.Side, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
-        grey[..Fer2013Split.PixelCount].CopyTo(bitmap.GetPixelSpan());
-        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        using var image = SceneGenerator.FaceImage(grey);
+        using var data = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
         return data.ToArray();
     }
 
     private static string Geometry(FaceResult? face) => face?.Landmarks is not { } l ? ",,,,,,,,,,,"
         : string.Create(CultureInfo.InvariantCulture,
             $"{face.Box.X:F1},{face.Box.Y:F1},{face.Box.Width:F1},{face.Box.Height:F1},{l.RightEye.X:F1},{l.RightEye.Y:F1},{l.LeftEye.X:F1},{l.LeftEye.Y:F1},{l.Nose.X:F1},{l.Nose.Y:F1},{l.Mouth.X:F1},{l.Mouth.Y:F1}");
-
-    private static int ArgMax(float[] values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            best = values[i] > values[best] ? i : best;
-        }
-        return best;
-    }
 
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

@@ -118,11 +118,17 @@ internal static class SceneGenerator
         return result;
     }
 
-    private static void DrawFace(SKCanvas canvas, ReadOnlySpan<byte> face, BoxF box, Random random)
+    /// <summary>A FER2013 row as a 48×48 grey image.</summary>
+    internal static SKImage FaceImage(ReadOnlySpan<byte> face)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(Fer2013Split.Side, Fer2013Split.Side, SKColorType.Gray8, SKAlphaType.Opaque));
         face[..Fer2013Split.PixelCount].CopyTo(bitmap.GetPixelSpan());
-        using var image = SKImage.FromBitmap(bitmap);
+        return SKImage.FromBitmap(bitmap);
+    }
+
+    private static void DrawFace(SKCanvas canvas, ReadOnlySpan<byte> face, BoxF box, Random random)
+    {
+        using var image = FaceImage(face);
         // A warm or cool cast and a little contrast change, as the light of a photo gives a face.
         var contrast = 0.85f + 0.3f * random.NextSingle();
         float Tint() => 0.9f + 0.2f * random.NextSingle();
