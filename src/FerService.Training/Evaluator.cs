@@ -77,7 +77,7 @@ internal sealed class Evaluator(TextWriter output)
         return metrics;
     }
 
-    private static float[] Logits(Fer2013Split split, EmotionClassifier classifier, FaceAligner aligner, bool mirrored)
+    internal static float[] Logits(Fer2013Split split, EmotionClassifier classifier, FaceAligner aligner, bool mirrored)
     {
         var classes = classifier.Manifest.Labels.Count;
         var result = new float[split.Count * classes];

@@ -25,6 +25,9 @@ namespace FerService.Training
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
+              ensemble --members a.onnx,b.onnx[,...] [--average probabilities|logits] [--data ...] [--out models/]
+                       (one graph averaging the members, emotion-ensemble.onnx/.json, and its int8 twin from the members' -int8 twins;
+                       without --average both are measured on PublicTest and the better flip-averaged one is kept)
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR] [--update-card true]
               evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
                        (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
@@ -63,6 +66,18 @@ namespace FerService.Training
                             arguments.Get("usage"),
                             arguments.Get("report-dir"),
                             arguments.Get("update-card") == "true");
+                        return 0;
+                    case "ensemble":
+                        new Ensembler(output).Run(DataPath(arguments),
+                            (arguments.Get("members") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                            arguments.Get("average") switch
+                            {
+                                null => null,
+                                "probabilities" => Onnx.EnsembleAveraging.Probabilities,
+                                "logits" => Onnx.EnsembleAveraging.Logits,
+                                var other => throw new ArgumentException($"--average must be probabilities or logits, not '{other}'."),
+                            },
+                            arguments.Get("out") ?? "models", CommandLine(args));
                         return 0;
                     case "evaluate-scenes":
                         new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",
@@ -136,11 +151,14 @@ namespace FerService.Training
                     "bf16" => true,
                     var other => throw new ArgumentException($"--precision must be fp32 or bf16, not '{other}'."),
                 },
-                // Where the files go does not change them; leaving --out out keeps the card free of local paths.
-                Command = "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args.Where((_, i) =>
-                    args[i] != "--out" && (i == 0 || args[i - 1] != "--out"))),
+                Command = CommandLine(args),
             };
         }
+
+        /// <summary>The command as a card records it. Where the files go does not change them; leaving --out out keeps the card free of local paths.</summary>
+        private static string CommandLine(string[] args) =>
+            "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args.Where((_, i) =>
+                args[i] != "--out" && (i == 0 || args[i - 1] != "--out")));
 
         /// <summary><c>Section:Property=value</c> pairs, comma-separated.</summary>
         private static Dictionary<string, string> Settings(string? list)

@@ -15,10 +15,12 @@ public sealed class TrainingTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, true);
 
     /// <summary>A tiny FER2013-format file: random faces whose brightness hints at the label, so a few steps can learn something.</summary>
-    private string WriteSyntheticCsv(int training, int publicTest, int privateTest = 0)
+    private string WriteSyntheticCsv(int training, int publicTest, int privateTest = 0) => WriteSyntheticCsv(_directory, training, publicTest, privateTest);
+
+    internal static string WriteSyntheticCsv(string directory, int training, int publicTest, int privateTest = 0)
     {
         var random = new Random(5);
-        var path = Path.Combine(_directory, "fer2013.csv");
+        var path = Path.Combine(directory, "fer2013.csv");
         using var writer = new StreamWriter(path);
         writer.WriteLine("emotion,pixels,Usage");
         foreach (var (usage, count) in new[] { ("Training", training), ("PublicTest", publicTest), ("PrivateTest", privateTest) })

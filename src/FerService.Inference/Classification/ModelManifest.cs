@@ -25,6 +25,8 @@ public sealed record ModelManifest
     public ModelMetrics? Metrics { get; init; }
     /// <summary>When a face's label is flagged as uncertain; absent in older cards (then nothing is flagged).</summary>
     public ModelUncertainty? Uncertainty { get; init; }
+    /// <summary>For an ensemble: the models it averages, each as measured alone; absent for a single model.</summary>
+    public IReadOnlyList<ModelMember>? Members { get; init; }
     public string? IntendedUse { get; init; }
     public IReadOnlyList<string>? Limitations { get; init; }
     public string? License { get; init; }

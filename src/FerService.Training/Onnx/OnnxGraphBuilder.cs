@@ -84,6 +84,11 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
+    /// <summary>Adds a node or initializer encoded elsewhere (a member graph's, renamed by <see cref="OnnxEnsembleGraph"/>).</summary>
+    public void RawNode(ProtoWriter node) => _nodes.Add(node);
+
+    public void RawInitializer(ProtoWriter tensor) => _initializers.Add(tensor);
+
     public byte[] Build(string graphName, string producer)
     {
         var graph = new ProtoWriter();

@@ -26,14 +26,14 @@ internal static class OnnxModelReader
     public static IReadOnlyList<OnnxInitializer> Initializers(ReadOnlySpan<byte> model)
     {
         var result = new List<OnnxInitializer>();
-        var reader = new Reader(model);
+        var reader = new ProtoReader(model);
         while (reader.Next(out var field, out var graph))
         {
             if (field != ModelGraphField)
             {
                 continue;
             }
-            var graphReader = new Reader(graph);
+            var graphReader = new ProtoReader(graph);
             while (graphReader.Next(out var graphField, out var tensor))
             {
                 if (graphField == GraphInitializerField)
@@ -52,14 +52,14 @@ internal static class OnnxModelReader
         var name = "";
         byte[]? raw = null;
         var typed = new List<byte>();
-        var reader = new Reader(tensor);
+        var reader = new ProtoReader(tensor);
         while (reader.Next(out var field, out var payload, out var varint, out var lengthDelimited))
         {
             switch (field)
             {
                 case 1 when !lengthDelimited: dims.Add((long)varint); break;
                 case 1: // packed dims
-                    var packed = new Reader(payload);
+                    var packed = new ProtoReader(payload);
                     while (!packed.AtEnd)
                     {
                         dims.Add((long)packed.Varint());
@@ -72,7 +72,7 @@ internal static class OnnxModelReader
                     typed.AddRange(payload);
                     break;
                 case 5 or 7: // int32_data (also int8/uint8/int16 values) or int64_data: packed varints
-                    var values = new Reader(payload);
+                    var values = new ProtoReader(payload);
                     while (!values.AtEnd)
                     {
                         var value = (long)values.Varint();
@@ -87,58 +87,5 @@ internal static class OnnxModelReader
             }
         }
         return new OnnxInitializer(name, dataType, [.. dims], raw ?? [.. typed]);
-    }
-
-    private ref struct Reader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _position;
-
-        public readonly bool AtEnd => _position >= _data.Length;
-
-        public bool Next(out int field, out ReadOnlySpan<byte> payload) => Next(out field, out payload, out _, out _);
-
-        /// <summary>Length-delimited fields give their bytes, varints their value; fixed-width fields are skipped.</summary>
-        public bool Next(out int field, out ReadOnlySpan<byte> payload, out ulong varint, out bool lengthDelimited)
-        {
-            payload = default;
-            lengthDelimited = false;
-            varint = 0;
-            field = 0;
-            if (AtEnd)
-            {
-                return false;
-            }
-            var tag = Varint();
-            field = (int)(tag >> 3);
-            switch (tag & 7)
-            {
-                case 0: varint = Varint(); break;
-                case 1: _position += 8; break;
-                case 2:
-                    lengthDelimited = true;
-                    var length = checked((int)Varint());
-                    payload = _data.Slice(_position, length);
-                    _position += length;
-                    break;
-                case 5: _position += 4; break;
-                default: throw new InvalidDataException($"Unsupported protobuf wire type {tag & 7}.");
-            }
-            return true;
-        }
-
-        public ulong Varint()
-        {
-            ulong value = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var b = _data[_position++];
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return value;
-                }
-            }
-        }
     }
 }

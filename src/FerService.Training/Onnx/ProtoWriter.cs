@@ -41,6 +41,13 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>Appends an already encoded field (tag and value) unchanged.</summary>
+    public ProtoWriter Raw(ReadOnlySpan<byte> field)
+    {
+        _buffer.Write(field);
+        return this;
+    }
+
     private void WriteByte(byte value)
     {
         _buffer.GetSpan(1)[0] = value;
