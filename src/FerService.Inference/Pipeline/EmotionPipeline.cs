@@ -53,6 +53,8 @@ public sealed class PipelineOptions
 public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
     PipelineOptions options, ImageWorkers workers)
 {
+    private readonly FaceCropper _cropper = new(decoder, detector, aligner, limits, options.DecodeMinLongSide);
+
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
     public async Task<ImageAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, CancellationToken cancellationToken) =>
@@ -66,14 +68,10 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         return (analysis, image!);
     }
 
-    /// <summary>What decode and detection hand to classification: the crops, and the image only when the caller keeps it.</summary>
-    private sealed record Prepared(int Width, int Height, List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> Crops,
-        double DecodeMs, double DetectMs, RgbaImage? Image);
-
     private async Task<(ImageAnalysis Analysis, RgbaImage? Image)> AnalyzeCoreAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, bool keepImage,
         CancellationToken cancellationToken)
     {
-        var prepared = await workers.RunAsync(() => Prepare(data.Span, request, keepImage, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var prepared = await workers.RunAsync(() => _cropper.Prepare(data.Span, request, keepImage, cancellationToken), cancellationToken).ConfigureAwait(false);
         var image = prepared.Image;
         try
         {
@@ -120,72 +118,21 @@ public sealed class EmotionPipeline(IImageDecoder decoder, IFaceDetector detecto
         }
     }
 
-    /// <summary>Decode → detect → align on an image worker; the classifier batches on its own thread meanwhile.</summary>
-    private Prepared Prepare(ReadOnlySpan<byte> data, AnalysisRequest request, bool keepImage, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
-        var image = decoder.Decode(data, limits, keepImage ? 0 : options.DecodeMinLongSide);
-        try
-        {
-            var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            // Decode and detection are synchronous; check between stages so a cancelled request stops early.
-            cancellationToken.ThrowIfCancellationRequested();
-            var toSourceX = (float)image.SourceWidth / image.Width;
-            var toSourceY = (float)image.SourceHeight / image.Height;
-            var detectStarted = Stopwatch.GetTimestamp();
-            List<(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop)> crops;
-            if (request.Detect)
-            {
-                // The request's minimum face size is in source pixels; the detector sees decoded ones.
-                var faces = detector.Detect(image, toSourceX == 1 ? request.Detection
-                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) });
-                crops = new(faces.Count);
-                foreach (var face in faces)
-                {
-                    var crop = new float[aligner.CropLength];
-                    aligner.CropFace(image, face, crop);
-                    crops.Add((Scale(face.Box, toSourceX, toSourceY), face.Score, Scale(face.Landmarks, toSourceX, toSourceY), crop));
-                }
-            }
-            else
-            {
-                var crop = new float[aligner.CropLength];
-                aligner.CropWhole(image, crop);
-                crops = [(new BoxF(0, 0, image.SourceWidth, image.SourceHeight), 1f, null, crop)];
-            }
-            var detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-            var prepared = new Prepared(image.SourceWidth, image.SourceHeight, crops, decodeMs, detectMs, keepImage ? image : null);
-            if (keepImage)
-            {
-                image = null; // handed over with the crops
-            }
-            // Otherwise the crops are all that classification needs; the pixels are freed before they wait.
-            return prepared;
-        }
-        finally
-        {
-            image?.Dispose();
-        }
-    }
-
-    private static BoxF Scale(BoxF box, float x, float y) => x == 1 && y == 1 ? box : new(box.X * x, box.Y * y, box.Width * x, box.Height * y);
-
-    private static FaceLandmarks Scale(FaceLandmarks l, float x, float y) => x == 1 && y == 1 ? l : new(
-        new(l.RightEye.X * x, l.RightEye.Y * y), new(l.LeftEye.X * x, l.LeftEye.Y * y), new(l.Nose.X * x, l.Nose.Y * y),
-        new(l.Mouth.X * x, l.Mouth.Y * y), new(l.RightEar.X * x, l.RightEar.Y * y), new(l.LeftEar.X * x, l.LeftEar.Y * y));
-
     /// <summary>The crop mirrored left-right: every row (of every channel plane) reversed.</summary>
     internal static float[] Mirror(float[] crop, int width)
     {
         var mirrored = new float[crop.Length];
+        Mirror(crop, mirrored, width);
+        return mirrored;
+    }
+
+    internal static void Mirror(ReadOnlySpan<float> crop, Span<float> mirrored, int width)
+    {
         for (var row = 0; row < crop.Length; row += width)
         {
-            var source = crop.AsSpan(row, width);
-            var target = mirrored.AsSpan(row, width);
-            source.CopyTo(target);
+            var target = mirrored.Slice(row, width);
+            crop.Slice(row, width).CopyTo(target);
             target.Reverse();
         }
-        return mirrored;
     }
 }

@@ -1,0 +1,133 @@
+using FerService.Inference.Alignment;
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using FerService.Inference.Onnx;
+using FerService.Inference.Pipeline;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FerService.Inference;
+
+/// <summary>
+/// The library's front door: finds every face in an image and labels its expression, on the calling thread, with the models
+/// that ship beside the library. Create once and share: it is safe to use from several threads at once and owns no threads
+/// of its own. The service builds the same parts into a pipeline that batches faces across requests (<see cref="EmotionPipeline"/>).
+/// </summary>
+public sealed class EmotionAnalyzer : IDisposable
+{
+    private readonly BlazeFaceDetector _detector;
+    private readonly EmotionClassifier _classifier;
+    private readonly FaceCropper _cropper;
+    private readonly FaceAligner _aligner;
+    private readonly bool _flipAveraging;
+
+    private EmotionAnalyzer(EmotionAnalyzerOptions options)
+    {
+        var sessions = new OnnxSessionFactory(Microsoft.Extensions.Options.Options.Create(options.Onnx), NullLogger<OnnxSessionFactory>.Instance);
+        var detection = options.Detection;
+        _detector = new BlazeFaceDetector(sessions, detection);
+        try
+        {
+            _classifier = new EmotionClassifier(FerModelOptions.Resolve(options.ClassifierManifest), sessions);
+        }
+        catch
+        {
+            _detector.Dispose();
+            throw;
+        }
+        _aligner = new FaceAligner(_classifier.Manifest.Input);
+        _cropper = new FaceCropper(new SkiaImageDecoder(), _detector, _aligner, options.Limits, options.Pipeline.DecodeMinLongSide);
+        _flipAveraging = options.Pipeline.FlipAveraging;
+        DefaultRequest = new AnalysisRequest(true, new DetectionRequest(detection.MinScore, DefaultMaxFaces, 0));
+    }
+
+    /// <summary>The most faces one call reports unless asked otherwise (the service's default limit).</summary>
+    public const int DefaultMaxFaces = 50;
+
+    /// <exception cref="FileNotFoundException">A model or its card is missing.</exception>
+    /// <exception cref="InvalidDataException">A model does not match its card.</exception>
+    public static EmotionAnalyzer Create(EmotionAnalyzerOptions? options = null)
+    {
+        options ??= new EmotionAnalyzerOptions();
+        var detection = options.Detection;
+        detection.ModelPath = FerModelOptions.Resolve(detection.ModelPath);
+        if (!string.IsNullOrEmpty(detection.ProposalModelPath))
+        {
+            detection.ProposalModelPath = FerModelOptions.Resolve(detection.ProposalModelPath);
+        }
+        return new EmotionAnalyzer(options);
+    }
+
+    /// <summary>The classifier's card: labels, accuracy, calibration, uncertainty threshold, intended use.</summary>
+    public ModelManifest Model => _classifier.Manifest;
+
+    /// <summary>Detection with the configured minimum score, up to <see cref="DefaultMaxFaces"/> faces of any size.</summary>
+    public AnalysisRequest DefaultRequest { get; }
+
+    /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
+    public EmotionAnalysis Analyze(ReadOnlySpan<byte> image) => Analyze(image, DefaultRequest);
+
+    /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
+    public EmotionAnalysis Analyze(ReadOnlySpan<byte> image, AnalysisRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var prepared = _cropper.Prepare(image, request, keepImage: false, CancellationToken.None);
+        var faces = prepared.Crops;
+        var labels = Model.Labels;
+        var classes = labels.Count;
+        var views = _flipAveraging ? 2 : 1;
+        var cropLength = _aligner.CropLength;
+        var crops = new float[faces.Count * views * cropLength];
+        for (var i = 0; i < faces.Count; i++)
+        {
+            var crop = faces[i].Crop;
+            crop.CopyTo(crops, i * views * cropLength);
+            if (_flipAveraging)
+            {
+                EmotionPipeline.Mirror(crop, crops.AsSpan((i * views + 1) * cropLength, cropLength), _aligner.Input.Width);
+            }
+        }
+        var logits = new float[faces.Count * views * classes];
+        if (faces.Count > 0)
+        {
+            _classifier.ComputeLogits(crops, faces.Count * views, logits);
+        }
+
+        var results = new FaceEmotion[faces.Count];
+        Span<float> view = stackalloc float[classes];
+        for (var i = 0; i < faces.Count; i++)
+        {
+            var probabilities = new float[classes];
+            for (var v = 0; v < views; v++)
+            {
+                Softmax.Compute(logits.AsSpan((i * views + v) * classes, classes), view, Model.Temperature);
+                for (var c = 0; c < classes; c++)
+                {
+                    probabilities[c] += view[c] / views;
+                }
+            }
+            var top = ClassificationMetrics.ArgMax(probabilities);
+            var named = new Dictionary<string, float>(classes);
+            for (var c = 0; c < classes; c++)
+            {
+                named[labels[c]] = probabilities[c];
+            }
+            var face = faces[i];
+            results[i] = new FaceEmotion(face.Box, face.Score, face.Landmarks, labels[top], probabilities[top], Model.IsUncertain(probabilities), named);
+        }
+        return new EmotionAnalysis(prepared.Width, prepared.Height, results);
+    }
+
+    /// <summary><see cref="Analyze(ReadOnlySpan{byte}, AnalysisRequest)"/> on the thread pool.</summary>
+    public Task<EmotionAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> image, AnalysisRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        var chosen = request ?? DefaultRequest;
+        return Task.Run(() => Analyze(image.Span, chosen), cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _classifier.Dispose();
+        _detector.Dispose();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using FerService.Inference.Alignment;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+
+namespace FerService.Inference.Pipeline;
+
+/// <summary>One face ready to classify: where it is (source pixels) and its aligned crop.</summary>
+internal sealed record PreparedFace(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop);
+
+/// <summary>What decode and detection hand to classification: the crops, and the image only when the caller keeps it.</summary>
+internal sealed record Prepared(int Width, int Height, List<PreparedFace> Crops, double DecodeMs, double DetectMs, RgbaImage? Image);
+
+/// <summary>
+/// Decode → detect → align, synchronously on the calling thread: the half of the work before classification, shared by
+/// <see cref="EmotionAnalyzer"/> (which then classifies at once) and <see cref="EmotionPipeline"/> (which batches).
+/// </summary>
+/// <param name="decodeMinLongSide">See <see cref="PipelineOptions.DecodeMinLongSide"/>.</param>
+internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, DecodeLimits limits, int decodeMinLongSide)
+{
+    /// <summary>Decode → detect → align; <paramref name="keepImage"/> hands the decoded image (full size) to the caller.</summary>
+    public Prepared Prepare(ReadOnlySpan<byte> data, AnalysisRequest request, bool keepImage, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        // The annotated image is drawn at full size; analysis alone can work on a scaled decode.
+        var image = decoder.Decode(data, limits, keepImage ? 0 : decodeMinLongSide);
+        try
+        {
+            var decodeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            // Decode and detection are synchronous; check between stages so a cancelled request stops early.
+            cancellationToken.ThrowIfCancellationRequested();
+            var toSourceX = (float)image.SourceWidth / image.Width;
+            var toSourceY = (float)image.SourceHeight / image.Height;
+            var detectStarted = Stopwatch.GetTimestamp();
+            List<PreparedFace> crops;
+            if (request.Detect)
+            {
+                // The request's minimum face size is in source pixels; the detector sees decoded ones.
+                var faces = detector.Detect(image, toSourceX == 1 ? request.Detection
+                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) });
+                crops = new(faces.Count);
+                foreach (var face in faces)
+                {
+                    var crop = new float[aligner.CropLength];
+                    aligner.CropFace(image, face, crop);
+                    crops.Add(new(Scale(face.Box, toSourceX, toSourceY), face.Score, Scale(face.Landmarks, toSourceX, toSourceY), crop));
+                }
+            }
+            else
+            {
+                var crop = new float[aligner.CropLength];
+                aligner.CropWhole(image, crop);
+                crops = [new(new BoxF(0, 0, image.SourceWidth, image.SourceHeight), 1f, null, crop)];
+            }
+            var detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
+            var prepared = new Prepared(image.SourceWidth, image.SourceHeight, crops, decodeMs, detectMs, keepImage ? image : null);
+            if (keepImage)
+            {
+                image = null; // handed over with the crops
+            }
+            // Otherwise the crops are all that classification needs; the pixels are freed before they wait.
+            return prepared;
+        }
+        finally
+        {
+            image?.Dispose();
+        }
+    }
+
+    private static BoxF Scale(BoxF box, float x, float y) => x == 1 && y == 1 ? box : new(box.X * x, box.Y * y, box.Width * x, box.Height * y);
+
+    private static FaceLandmarks Scale(FaceLandmarks l, float x, float y) => x == 1 && y == 1 ? l : new(
+        new(l.RightEye.X * x, l.RightEye.Y * y), new(l.LeftEye.X * x, l.LeftEye.Y * y), new(l.Nose.X * x, l.Nose.Y * y),
+        new(l.Mouth.X * x, l.Mouth.Y * y), new(l.RightEar.X * x, l.RightEar.Y * y), new(l.LeftEar.X * x, l.LeftEar.Y * y));
+}
