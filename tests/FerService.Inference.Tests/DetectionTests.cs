@@ -1,4 +1,5 @@
 using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
 
 namespace FerService.Inference.Tests;
 
@@ -253,7 +254,7 @@ public sealed class DetectionTests
         }
         var shrunk = new byte[3 * 1 * 4];
 
-        BlazeFaceDetector.BoxShrink(image, 2, shrunk);
+        DetectorInput.BoxShrink(image, 2, shrunk);
 
         Assert.Equal([75, 25, 150], new[] { shrunk[0], shrunk[4], shrunk[8] });
         Assert.Equal(255, shrunk[3]);
@@ -273,8 +274,8 @@ public sealed class DetectionTests
         var fast = new byte[length];
         var general = new byte[length];
 
-        BlazeFaceDetector.BoxShrink(image, 2, fast);
-        BlazeFaceDetector.AverageBoxes(image, 2, general);
+        DetectorInput.BoxShrink(image, 2, fast);
+        DetectorInput.AverageBoxes(image, 2, general);
 
         Assert.Equal(general, fast);
     }
@@ -294,12 +295,12 @@ public sealed class DetectionTests
         var shrunkWidth = (image.Width + factor - 1) / factor;
         var shrunkHeight = (image.Height + factor - 1) / factor;
         var shrunk = new byte[shrunkWidth * shrunkHeight * 4];
-        BlazeFaceDetector.BoxShrink(image, factor, shrunk);
+        DetectorInput.BoxShrink(image, factor, shrunk);
         var expected = new float[size * size * 3];
-        BlazeFaceDetector.SampleBilinear(shrunk, shrunkWidth, shrunkHeight, view with { Scale = view.Scale * factor }, size, expected);
+        DetectorInput.SampleBilinear(shrunk, shrunkWidth, shrunkHeight, view with { Scale = view.Scale * factor }, size, expected);
         var actual = new float[size * size * 3];
 
-        BlazeFaceDetector.Preprocess(image, view, size, actual);
+        DetectorInput.Preprocess(image, view, size, actual);
 
         Assert.True(factor >= 2);
         for (var i = 0; i < expected.Length; i++)
@@ -322,12 +323,12 @@ public sealed class DetectionTests
         PerChannelBilinear(pixels, width, height, view, size, expected);
         var actual = new float[size * size * 3];
 
-        BlazeFaceDetector.SampleBilinear(pixels, width, height, view, size, actual);
+        DetectorInput.SampleBilinear(pixels, width, height, view, size, actual);
 
         Assert.Equal(expected, actual);
     }
 
-    /// <summary>The straightforward per-channel form of <see cref="BlazeFaceDetector.SampleBilinear"/> (its first version).</summary>
+    /// <summary>The straightforward per-channel form of <see cref="DetectorInput.SampleBilinear"/> (its first version).</summary>
     private static void PerChannelBilinear(byte[] pixels, int width, int height, Letterbox view, int size, float[] destination)
     {
         for (var v = 0; v < size; v++)
@@ -371,7 +372,7 @@ public sealed class DetectionTests
         var letterbox = Letterbox.Fit(4, 2, 8);
         var tensor = new float[8 * 8 * 3];
 
-        BlazeFaceDetector.SampleBilinear(white, 4, 2, letterbox, 8, tensor);
+        DetectorInput.SampleBilinear(white, 4, 2, letterbox, 8, tensor);
 
         Assert.Equal(2f, letterbox.Scale);
         Assert.All(tensor.AsSpan(0, 8 * 2 * 3).ToArray(), v => Assert.Equal(-1f, v));
@@ -389,7 +390,7 @@ public sealed class DetectionTests
         }
         var tensor = new float[2 * 2 * 3];
 
-        BlazeFaceDetector.SampleBilinear(transparentWhite, 2, 2, Letterbox.Fit(2, 2, 2), 2, tensor);
+        DetectorInput.SampleBilinear(transparentWhite, 2, 2, Letterbox.Fit(2, 2, 2), 2, tensor);
 
         Assert.All(tensor, v => Assert.Equal(-1f, v));
     }
