@@ -1,6 +1,6 @@
 using FerService.Api.Endpoints;
 using FerService.Api.Hosting;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using FerService.Api.Uploads;
 
 if (HealthProbe.IsRequested(args, out var probeUrl))
@@ -11,7 +11,7 @@ if (HealthProbe.IsRequested(args, out var probeUrl))
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddFerApi();
-builder.AddFerInference();
+builder.AddFerAnalysis();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
 builder.AddFerBackpressure();

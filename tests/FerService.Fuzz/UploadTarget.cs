@@ -1,5 +1,5 @@
 using System.Text;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using FerService.Api.Uploads;
 using Microsoft.AspNetCore.Http;
 

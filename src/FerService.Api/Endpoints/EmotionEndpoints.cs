@@ -3,7 +3,7 @@ using System.Text.Json;
 using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using FerService.Api.Uploads;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
 using Microsoft.AspNetCore.Mvc;

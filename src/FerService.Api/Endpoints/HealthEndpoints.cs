@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using FerService.Inference.Onnx;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

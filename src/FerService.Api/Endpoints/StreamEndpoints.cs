@@ -117,7 +117,7 @@ public static class StreamEndpoints
     }
 
     internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
-        IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Inference.LimitsOptions> limits,
+        IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Analysis.LimitsOptions> limits,
         StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime)
     {
         if (!context.WebSockets.IsWebSocketRequest)

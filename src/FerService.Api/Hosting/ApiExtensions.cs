@@ -1,4 +1,4 @@
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;

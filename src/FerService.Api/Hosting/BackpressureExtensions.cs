@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 using FerService.Api.Errors;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;

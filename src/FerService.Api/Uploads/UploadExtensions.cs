@@ -1,6 +1,6 @@
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using FerService.Api.Contracts;
 using FerService.Api.Errors;
-using FerService.Api.Inference;
+using FerService.Api.Analysis;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;

@@ -6,12 +6,12 @@ using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
 using Microsoft.Extensions.Options;
 
-namespace FerService.Api.Inference;
+namespace FerService.Api.Analysis;
 
-public static class InferenceExtensions
+public static class AnalysisExtensions
 {
     /// <summary>The pipeline (its options bound to configuration and validated at start-up), limits, annotation and warm-up.</summary>
-    public static IHostApplicationBuilder AddFerInference(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddFerAnalysis(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();

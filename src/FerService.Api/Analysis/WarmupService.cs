@@ -2,7 +2,7 @@ using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
 using SkiaSharp;
 
-namespace FerService.Api.Inference;
+namespace FerService.Api.Analysis;
 
 /// <summary>
 /// Loads both models (resolving the singletons) and runs one image through the whole pipeline before

@@ -1,4 +1,4 @@
-namespace FerService.Api.Inference;
+namespace FerService.Api.Analysis;
 
 /// <summary>Ready once both models are loaded and a warm-up inference ran; not ready again once shutdown begins.</summary>
 public sealed class ReadinessState

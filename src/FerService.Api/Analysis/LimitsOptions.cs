@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace FerService.Api.Inference;
+namespace FerService.Api.Analysis;
 
 /// <summary>Section <c>Fer:Limits</c>: fixed at start-up.</summary>
 public sealed class LimitsOptions
