@@ -106,7 +106,7 @@ public sealed class EmotionAnalyzer : IDisposable
                     probabilities[c] += view[c] / views;
                 }
             }
-            var top = ClassificationMetrics.ArgMax(probabilities);
+            var top = Softmax.ArgMax(probabilities);
             var named = new Dictionary<string, float>(classes);
             for (var c = 0; c < classes; c++)
             {

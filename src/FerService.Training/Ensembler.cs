@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Inference.Onnx;
 using FerService.Training.Onnx;
 using Microsoft.Extensions.Logging.Abstractions;

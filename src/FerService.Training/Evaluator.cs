@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
 using Microsoft.Extensions.Logging.Abstractions;

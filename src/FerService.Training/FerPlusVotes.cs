@@ -1,5 +1,5 @@
 using System.Globalization;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 
 namespace FerService.Training;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Training;
 
 if (!NativeTuning.TuneMallocForTraining())

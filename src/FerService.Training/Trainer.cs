@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FerService.Inference.Classification;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -696,7 +696,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var correct = 0;
         for (var i = 0; i < count; i++)
         {
-            correct += ClassificationMetrics.ArgMax(logits.AsSpan(i * Classes, Classes)) == labelValues[i] ? 1 : 0;
+            correct += Softmax.ArgMax(logits.AsSpan(i * Classes, Classes)) == labelValues[i] ? 1 : 0;
         }
         return (double)correct / count;
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using FerService.Inference.Classification;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Inference.Detection;
 using FerService.Tests.Shared;
 using Xunit.Abstractions;

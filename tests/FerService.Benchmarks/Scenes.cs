@@ -1,4 +1,4 @@
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Tests.Shared;
 using SkiaSharp;
 

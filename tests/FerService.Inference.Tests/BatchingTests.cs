@@ -63,7 +63,7 @@ public sealed class BatchingTests
 
         for (var i = 0; i < results.Length; i++)
         {
-            Assert.Equal(i % 7, ClassificationMetrics.ArgMax(results[i]));
+            Assert.Equal(i % 7, Softmax.ArgMax(results[i]));
             Assert.Equal(1f, results[i].Sum(), 4);
         }
         Assert.All(classifier.BatchSizes, size => Assert.InRange(size, 1, 8));
@@ -89,7 +89,7 @@ public sealed class BatchingTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         await blocker;
         var after = await scheduler.ClassifyAsync([5f, 0, 0, 0], CancellationToken.None);
-        Assert.Equal(5, ClassificationMetrics.ArgMax(after));
+        Assert.Equal(5, Softmax.ArgMax(after));
         Assert.Equal(2, classifier.BatchSizes.Count);
     }
 

@@ -1,3 +1,4 @@
+using FerService.Evaluation;
 using FerService.Inference.Classification;
 
 namespace FerService.Inference.Tests;
@@ -10,7 +11,7 @@ public sealed class ClassificationTests
         var probabilities = new float[4];
         Softmax.Compute([1f, 3f, 2f, -1f], probabilities, 1.0);
         Assert.Equal(1f, probabilities.Sum(), 5);
-        Assert.Equal(1, ClassificationMetrics.ArgMax(probabilities));
+        Assert.Equal(1, Softmax.ArgMax(probabilities));
         Assert.Equal(MathF.Exp(1) / (MathF.Exp(1) + MathF.Exp(3) + MathF.Exp(2) + MathF.Exp(-1)), probabilities[0], 5);
     }
 

@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 
 namespace FerService.Inference.Tests;
 

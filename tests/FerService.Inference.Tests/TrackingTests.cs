@@ -41,8 +41,8 @@ public sealed class TrackingTests
         {
             float[] probabilities = frame % 3 == 2 ? [0.6f, 0.4f] : [0.35f, 0.65f];
             var tracked = Assert.Single(tracker.Update([Face(frame, 0, probabilities)]));
-            var raw = ClassificationMetrics.ArgMax(probabilities);
-            var smoothed = ClassificationMetrics.ArgMax(tracked.Smoothed);
+            var raw = Softmax.ArgMax(probabilities);
+            var smoothed = Softmax.ArgMax(tracked.Smoothed);
             rawFlips += lastRaw >= 0 && raw != lastRaw ? 1 : 0;
             smoothedFlips += lastSmoothed >= 0 && smoothed != lastSmoothed ? 1 : 0;
             (lastRaw, lastSmoothed) = (raw, smoothed);

@@ -235,7 +235,7 @@ public static class EmotionEndpoints
                 MathF.Round(face.Score, 4),
                 face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
                 emotions,
-                labels[ClassificationMetrics.ArgMax(face.Probabilities)],
+                labels[Softmax.ArgMax(face.Probabilities)],
                 model.IsUncertain(face.Probabilities));
         }
         return dtos;

@@ -38,7 +38,7 @@ public sealed class FaceAnnotator : IDisposable
         for (var i = 0; i < faces.Count; i++)
         {
             var face = faces[i];
-            var dominant = ClassificationMetrics.ArgMax(face.Probabilities);
+            var dominant = Softmax.ArgMax(face.Probabilities);
             var colour = Colours[dominant % Colours.Length];
             var box = SKRect.Create(face.Box.X, face.Box.Y, face.Box.Width, face.Box.Height);
             stroke.Color = colour;

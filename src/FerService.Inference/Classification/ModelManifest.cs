@@ -39,7 +39,7 @@ public sealed record ModelManifest
 
     /// <summary>Whether the calibrated probabilities' top value lies under the card's <see cref="ModelUncertainty.Threshold"/>.</summary>
     public bool IsUncertain(ReadOnlySpan<float> probabilities) =>
-        Uncertainty is { } uncertainty && probabilities[ClassificationMetrics.ArgMax(probabilities)] < uncertainty.Threshold;
+        Uncertainty is { } uncertainty && probabilities[Softmax.ArgMax(probabilities)] < uncertainty.Threshold;
 
     public static ModelManifest Load(string path)
     {

@@ -27,4 +27,17 @@ public static class Softmax
             probabilities[i] = (float)(probabilities[i] / sum);
         }
     }
+
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
 }

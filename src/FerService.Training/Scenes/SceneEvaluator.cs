@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
-using FerService.Inference.Datasets;
+using FerService.Evaluation;
 using FerService.Inference.Detection;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
@@ -115,7 +115,7 @@ internal sealed class SceneEvaluator(TextWriter output)
                 {
                     matched[best] = true;
                     foundAt05 += bestIou >= 0.5 ? 1 : 0;
-                    sceneLabels.Add(ClassificationMetrics.ArgMax(faces[best].Probabilities));
+                    sceneLabels.Add(Softmax.ArgMax(faces[best].Probabilities));
                     var box = faces[best].Box;
                     sideRatios.Add(Math.Sqrt(box.Width * box.Height) / truth.Width);
                     offsetsX.Add((box.CenterX - truth.CenterX) / truth.Width);
@@ -172,7 +172,7 @@ internal sealed class SceneEvaluator(TextWriter output)
         for (var i = 0; i < faceRows.Count; i++)
         {
             var truth = split.Labels[faceRows[i]];
-            var cropCorrect = ClassificationMetrics.ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
+            var cropCorrect = Softmax.ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
             correctCrops += cropCorrect ? 1 : 0;
             if (sceneLabels[i] >= 0)
             {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
-namespace FerService.Inference.Datasets;
+namespace FerService.Evaluation;
 
 /// <summary>One split of FER2013: 48×48 grey faces, one byte per pixel, row-major.</summary>
 public sealed class Fer2013Split

@@ -1,4 +1,6 @@
-namespace FerService.Inference.Classification;
+using FerService.Inference.Classification;
+
+namespace FerService.Evaluation;
 
 /// <summary>Accuracy, per-class precision/recall/F1, confusion matrix and calibration from raw logits.</summary>
 public static class ClassificationMetrics
@@ -24,7 +26,7 @@ public static class ClassificationMetrics
         for (var i = 0; i < count; i++)
         {
             var row = logits.Slice(i * classes, classes);
-            confusion[labels[i], ArgMax(row)]++;
+            confusion[labels[i], Softmax.ArgMax(row)]++;
             if (!flippedLogits.IsEmpty)
             {
                 Softmax.Compute(row, probabilities, 1.0);
@@ -33,7 +35,7 @@ public static class ClassificationMetrics
                 {
                     probabilities[c] += mirrored[c];
                 }
-                flipCorrect += ArgMax(probabilities) == labels[i] ? 1 : 0;
+                flipCorrect += Softmax.ArgMax(probabilities) == labels[i] ? 1 : 0;
             }
         }
 
@@ -82,19 +84,6 @@ public static class ClassificationMetrics
         };
     }
 
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     public static double NegativeLogLikelihood(ReadOnlySpan<float> logits, ReadOnlySpan<byte> labels, int classes, double temperature)
     {
         double total = 0;
@@ -126,7 +115,7 @@ public static class ClassificationMetrics
         for (var i = 0; i < labels.Length; i++)
         {
             Softmax.Compute(logits.Slice(i * classes, classes), probabilities, temperature);
-            var predicted = ArgMax(probabilities);
+            var predicted = Softmax.ArgMax(probabilities);
             var confidence = probabilities[predicted];
             var bin = Math.Min(CalibrationBins - 1, (int)(confidence * CalibrationBins));
             confidenceSum[bin] += confidence;
@@ -194,7 +183,7 @@ public static class ClassificationMetrics
                     probabilities[c] = (probabilities[c] + mirrored[c]) / 2;
                 }
             }
-            var best = ArgMax(probabilities);
+            var best = Softmax.ArgMax(probabilities);
             faces[i] = (probabilities[best], best == labels[i]);
         }
         Array.Sort(faces, static (a, b) => b.Top.CompareTo(a.Top));
