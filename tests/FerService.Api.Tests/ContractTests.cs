@@ -97,6 +97,33 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     }
 
     [Fact]
+    public async Task Swagger_QueryOptions_HaveTypeRangeDefaultAndDescription()
+    {
+        var document = await factory.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var parameters = document.GetProperty("paths").GetProperty("/api/emotions").GetProperty("post").GetProperty("parameters")
+            .EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        foreach (var (name, type, minimum, maximum, defaultValue) in new (string, string, double?, double?, string)[]
+        {
+            ("detect", "boolean", null, null, "true"),
+            ("maxFaces", "integer", 1, 50, "50"),
+            ("minFaceSize", "number", 0, 16384, "0"),
+            ("minScore", "number", 0.01, 0.99, "0.6"),
+        })
+        {
+            var parameter = parameters[name];
+            var schema = parameter.GetProperty("schema");
+            Assert.Equal(type, schema.GetProperty("type").GetString());
+            Assert.Equal(defaultValue, schema.GetProperty("default").ToString().ToLowerInvariant());
+            if (minimum is not null)
+            {
+                Assert.Equal(minimum, schema.GetProperty("minimum").GetDouble());
+                Assert.Equal(maximum, schema.GetProperty("maximum").GetDouble());
+            }
+            Assert.False(string.IsNullOrWhiteSpace(parameter.GetProperty("description").GetString()), $"{name} has no description");
+        }
+    }
+
+    [Fact]
     public async Task GetFaviconIco_AsBrowsersAskForIt_ServesAnIcon()
     {
         var response = await factory.CreateClient().GetAsync("/favicon.ico");

@@ -28,6 +28,7 @@ public static class ApiExtensions
                 Description = "Facial expression recognition: faces, landmarks and 7 emotion probabilities per image.",
             });
             options.OperationFilter<UploadBodyFilter>();
+            options.OperationFilter<QueryOptionsFilter>();
             var xml = Path.Combine(AppContext.BaseDirectory, "FerService.Api.xml");
             if (File.Exists(xml))
             {
