@@ -5,8 +5,9 @@ namespace FerService.Inference.Onnx;
 public enum ExecutionProvider
 {
     Cpu,
+    /// <summary>CUDA; without it the service falls back to CPU with a warning, or refuses to start with <see cref="OnnxOptions.RequireGpu"/>.</summary>
     Cuda,
-    /// <summary>CUDA when the GPU build and a device are present, otherwise CPU.</summary>
+    /// <summary>CUDA when the GPU build and a device are present, otherwise CPU as an expected outcome: no warning, never refuses.</summary>
     Auto,
 }
 
@@ -17,7 +18,7 @@ public sealed class OnnxOptions
 
     public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Cpu;
 
-    /// <summary>Refuse to start instead of falling back to CPU when CUDA was asked for and is unavailable.</summary>
+    /// <summary>With <see cref="ExecutionProvider.Cuda"/>: refuse to start instead of falling back to CPU when CUDA is unavailable.</summary>
     public bool RequireGpu { get; set; }
 
     public int CudaDeviceId { get; set; }

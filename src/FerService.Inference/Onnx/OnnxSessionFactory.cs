@@ -46,16 +46,27 @@ public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, IL
         }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
-            if (_options.RequireGpu)
+            if (_options.RequireGpu && _options.ExecutionProvider == ExecutionProvider.Cuda)
             {
                 throw new InvalidOperationException(
                     $"CUDA was required for {name} but is not available: {e.Message} Build with -p:FerGpu=true and run on a machine with CUDA 12 and cuDNN 9.", e);
             }
-            LogCudaFallback(logger, name, e.Message);
+            // Auto asked for CPU as the expected outcome where there is no GPU; Cuda did not.
+            if (_options.ExecutionProvider == ExecutionProvider.Auto)
+            {
+                LogCudaAbsent(logger, name);
+            }
+            else
+            {
+                LogCudaFallback(logger, name, e.Message);
+            }
             ActiveProvider = "CPU";
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA execution provider unavailable for {Model}; falling back to CPU: {Reason}")]
     private static partial void LogCudaFallback(ILogger logger, string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No CUDA for {Model}; running on CPU as Auto allows")]
+    private static partial void LogCudaAbsent(ILogger logger, string model);
 }
