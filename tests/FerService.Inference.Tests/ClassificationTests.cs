@@ -106,4 +106,30 @@ public sealed class ClassificationTests
         Assert.True(card.IsUncertain([0.36f, 0.64f]));
         Assert.False((card with { Uncertainty = null }).IsUncertain([0.5f, 0.5f]));
     }
+
+    [Theory]
+    [InlineData("NHWC", 1, 48)]
+    [InlineData("NCHW", 1, 40)]
+    [InlineData("NCHW", 3, 48)]
+    public void EmotionClassifier_CardLayoutOrShapeUnlikeTheModel_RefusesToLoad(string layout, int channels, int side)
+    {
+        var directory = Directory.CreateTempSubdirectory("fer-card-").FullName;
+        try
+        {
+            var card = ModelManifest.Load(FerService.Tests.Shared.TestPaths.ServiceClassifierManifest);
+            File.Copy(Path.Combine(FerService.Tests.Shared.TestPaths.Models, card.File), Path.Combine(directory, card.File));
+            var path = Path.Combine(directory, "card.json");
+            (card with { Input = card.Input with { Layout = layout, Channels = channels, Width = side, Height = side, Shape = [-1, channels, side, side],
+                Mean = [.. Enumerable.Repeat(card.Input.Mean[0], channels)], Std = [.. Enumerable.Repeat(card.Input.Std[0], channels)] } }).Save(path);
+            var sessions = new FerService.Inference.Onnx.OnnxSessionFactory(
+                Microsoft.Extensions.Options.Options.Create(new FerService.Inference.Onnx.OnnxOptions()),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<FerService.Inference.Onnx.OnnxSessionFactory>.Instance);
+            var error = Assert.Throws<InvalidDataException>(() => new EmotionClassifier(path, sessions));
+            Assert.Contains("manifest says", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
 }

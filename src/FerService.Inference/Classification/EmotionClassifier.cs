@@ -48,6 +48,15 @@ public sealed class EmotionClassifier : IEmotionClassifier, IDisposable
         {
             throw new InvalidDataException($"Classifier model does not have the input '{Manifest.Input.Name}' and output '{Manifest.OutputName}' its manifest names.");
         }
+        // The card's layout and shape are a contract with the crops the aligner writes: check them once, here.
+        var input = Manifest.Input;
+        var dimensions = _session.InputMetadata[input.Name].Dimensions;
+        if (input.Layout != "NCHW" || !dimensions.Select(d => (long)d).SequenceEqual(input.Shape)
+            || input.Shape.Count != 4 || input.Shape[1] != input.Channels || input.Shape[2] != input.Height || input.Shape[3] != input.Width)
+        {
+            throw new InvalidDataException(
+                $"Classifier input '{input.Name}' is [{string.Join(',', dimensions)}]; its manifest says {input.Layout} [{string.Join(',', input.Shape)}] for {input.Channels}×{input.Height}×{input.Width} crops.");
+        }
         if (output.Dimensions[^1] is var classes && classes > 0 && classes != Manifest.Labels.Count)
         {
             throw new InvalidDataException($"Classifier outputs {classes} classes but its manifest lists {Manifest.Labels.Count} labels.");

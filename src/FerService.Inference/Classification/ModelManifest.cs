@@ -98,6 +98,7 @@ public sealed record ModelInput
     public required string Name { get; init; }
     /// <summary>Shape with -1 for the dynamic batch dimension.</summary>
     public required IReadOnlyList<long> Shape { get; init; }
+    /// <summary>Only NCHW; layout and shape are checked against the model when it loads.</summary>
     public string Layout { get; init; } = "NCHW";
     /// <summary>1 = grey (ITU-R BT.601 luma), 3 = RGB.</summary>
     public required int Channels { get; init; }
