@@ -40,8 +40,7 @@ internal sealed record TrainOptions
     public int TrainCrop { get; init; } = 48;
     /// <summary>
     /// Probability of random erasing per training face: one rectangle (2–20 % of the face, aspect 0.3–3.3) filled with
-    /// noise, so the net cannot lean on one region. Without it train accuracy ran 12 points above PublicTest; with 0.5 the
-    /// gap halved and PublicTest rose 68.54 % → 69.18 %.
+    /// noise, so the net cannot lean on one region: it halved the gap between train and PublicTest accuracy (docs/model-card.md).
     /// </summary>
     public double EraseProbability { get; init; } = 0.5;
     /// <summary>
@@ -63,7 +62,7 @@ internal sealed record TrainOptions
     /// <summary>
     /// Re-estimate every BatchNorm's statistics on the clean Training faces before export: training gathered them on
     /// augmented, partly erased (and with bf16, lower-precision) batches, which is not what the service feeds the model.
-    /// Off by default: on two checkpoints it lowered PublicTest accuracy (69.04 → 68.46 %, 69.13 → 68.26 %); the weights
+    /// Off by default: on both checkpoints tried it lowered PublicTest accuracy (docs/model-card.md); the weights
     /// were fitted under the augmented batches' statistics.
     /// </summary>
     public bool RecalibrateBatchNorm { get; init; }

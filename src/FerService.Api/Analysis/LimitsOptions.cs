@@ -25,9 +25,8 @@ public sealed class LimitsOptions
     /// <summary>
     /// Requests to /api processed at once (0: four times the processor count); more wait in a queue (0: eight times the
     /// processor count), and past that get 503. Decode and detection are CPU-bound, so admitting far more than the cores
-    /// can run only turns overload into queueing latency (measured: p99 31–36 s at 4× capacity with 32 or 8 admitted).
-    /// Twice the cores was too few with one ONNX Runtime thread per run: at concurrency 8 on 2 cores the admitted images
-    /// all sat waiting on the classifier at times, leaving 6–8 % of the cores idle; four times the cores left 1 %.
+    /// can run only turns overload into queueing latency; twice the cores left some idle while every admitted image waited
+    /// on the classifier (docs/decisions/threads.md).
     /// </summary>
     [Range(0, 10_000)]
     public int MaxConcurrentRequests { get; set; }

@@ -11,8 +11,8 @@ internal static class DetectorInput
 {
     /// <summary>
     /// Letterboxes the image into the square NHWC input, RGB scaled to [-1,1]. Shrinking below half size first averages
-    /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly. Measured on 640×480: 1.5 ms for the
-    /// whole-image view and 0.41 ms for a tile, where a Skia draw took 6–7 ms (it rebuilt the mipmap pyramid every time).
+    /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly: several times faster than a Skia
+    /// draw, which rebuilt its mipmap pyramid every time (docs/decisions/blazeface.md).
     /// </summary>
     internal static void Preprocess(RgbaImage image, Letterbox letterbox, int inputSize, Span<float> destination)
     {

@@ -6,8 +6,7 @@ namespace FerService.Inference.Imaging;
 /// Decoded pixels, 4 bytes per pixel in R, G, B, A order (unpremultiplied), rows top to bottom, in
 /// displayed orientation. The buffer lives in native memory so SkiaSharp can wrap it without copies
 /// or pinning; it is freed on dispose. The pipeline disposes every image it decodes, so the size is not
-/// reported to the GC as memory pressure: doing so induced a gen-2 collection every ~6 decodes of a 640×480
-/// image. The finalizer remains the safety net for an image nobody disposed.
+/// reported to the GC as memory pressure: doing so induced frequent gen-2 collections. The finalizer remains the safety net for an image nobody disposed.
 /// </summary>
 public sealed unsafe class RgbaImage : IDisposable
 {

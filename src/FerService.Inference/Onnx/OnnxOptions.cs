@@ -25,8 +25,7 @@ public sealed class OnnxOptions
 
     /// <summary>
     /// Threads per session run; 0 = one per core. One by default: the image workers (one per core) and the batch worker
-    /// already run that many sessions at once, so a run's own threads only oversubscribe the cores. Measured on a 2-core
-    /// host at concurrency 8: 113.5–116.6 against 46.7–48.1 images/s with 0 (see the README's Performance section).
+    /// already run that many sessions at once, so a run's own threads only oversubscribe the cores (docs/decisions/threads.md).
     /// </summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; set; } = 1;

@@ -8,8 +8,9 @@ public sealed class FerModelOptions
     public const string Section = "Fer:Models";
 
     /// <summary>
-    /// The classifier's model card; the .onnx it names sits beside it. The int8 twin by default: 3.4× faster than the float
-    /// model it was quantised from, 0.11 points less accurate flip-averaged on PublicTest (the float card: models/emotion-fer2013.json).
+    /// The classifier's model card; the .onnx it names sits beside it. The int8 twin by default: several times faster than the
+    /// float model it was quantised from and close to it in accuracy (docs/decisions/int8-classifier.md; the float card:
+    /// models/emotion-fer2013.json).
     /// </summary>
     [Required]
     public string ClassifierManifest { get; set; } = "models/emotion-fer2013-int8.json";
