@@ -1,4 +1,5 @@
 using FerService.Api.Endpoints;
+using FerService.Api.Streaming;
 using FerService.Api.Hosting;
 using FerService.Api.Analysis;
 using FerService.Api.Uploads;

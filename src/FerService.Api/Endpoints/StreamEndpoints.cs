@@ -1,10 +1,10 @@
 using System.Buffers;
-using System.ComponentModel.DataAnnotations;
 using System.Net.WebSockets;
 using System.Text.Json;
 using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
+using FerService.Api.Streaming;
 using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
@@ -16,89 +16,8 @@ using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Endpoints;
 
-/// <summary>Section <c>Fer:Stream</c>: the video WebSocket's limits and tracking.</summary>
-public sealed class StreamOptions
-{
-    public const string Section = "Fer:Stream";
-
-    [Range(1024, 64 * 1024 * 1024)]
-    public int MaxFrameBytes { get; set; } = 4 * 1024 * 1024;
-
-    [Range(1, 10_000)]
-    public int MaxConnections { get; set; } = 16;
-
-    /// <summary>A connection that sends no complete frame for this long is closed (a frame stalled halfway counts too).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Weight of the track's history in its probabilities (0 = raw per-frame results).</summary>
-    [Range(0.0, 0.95)]
-    public float Smoothing { get; set; } = 0.6f;
-
-    [Range(0.05, 0.95)]
-    public float TrackIou { get; set; } = 0.3f;
-
-    /// <summary>
-    /// Detector for stream frames; empty means the service's. The short-range 128×128 BlazeFace
-    /// (models/face_detection_front_128x128_barracuda.onnx, fetched with the other) is far cheaper and suits
-    /// webcam close-ups, where faces fill a good part of the frame.
-    /// </summary>
-    public string? DetectorModelPath { get; set; }
-}
-
-/// <summary>One frame's answer: the faces with their track ids and smoothed probabilities, or an error.</summary>
-public sealed record StreamFrameResult(long Frame, int? Width, int? Height, IReadOnlyList<StreamFace>? Faces, string? Error);
-
-public sealed record StreamFace(int Track, BoxDto Box, float Score, LandmarksDto? Landmarks, IReadOnlyDictionary<string, float> Emotions, string DominantEmotion,
-    bool Uncertain);
-
-/// <summary>Open stream connections of this host.</summary>
-public sealed class StreamConnections
-{
-    private int _count;
-
-    public bool TryOpen(int limit)
-    {
-        if (Interlocked.Increment(ref _count) <= limit)
-        {
-            return true;
-        }
-        Interlocked.Decrement(ref _count);
-        return false;
-    }
-
-    public void Close() => Interlocked.Decrement(ref _count);
-}
-
 public static class StreamEndpoints
 {
-    public const string PipelineKey = "stream";
-
-    public static IHostApplicationBuilder AddFerStream(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<StreamConnections>();
-        // The stream's own detector, when configured (a keyed singleton, so the container disposes it).
-        builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
-        {
-            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            return new BlazeFaceDetector(sp.GetRequiredService<FerService.Inference.Onnx.OnnxSessionFactory>(), new DetectionOptions
-            {
-                ModelPath = FerModelOptions.Resolve(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath!),
-                MinScore = detection.MinScore,
-                IouThreshold = detection.IouThreshold,
-                BoxScale = detection.BoxScale,
-                BoxShift = detection.BoxShift,
-                Tiling = false,
-            });
-        });
-        // The stream's pipeline: the service's, or the same stages around the stream's own detector.
-        builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
-            string.IsNullOrEmpty(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath)
-                ? sp.GetRequiredService<EmotionPipeline>()
-                : sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredKeyedService<BlazeFaceDetector>(PipelineKey)));
-        return builder;
-    }
 
     /// <summary>
     /// <c>GET /api/emotions/stream</c> (WebSocket): binary JPEG/PNG frames in, one JSON result per frame out. The server
@@ -116,7 +35,7 @@ public static class StreamEndpoints
         return app;
     }
 
-    internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
+    internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(StreamExtensions.PipelineKey)] EmotionPipeline pipeline, IEmotionClassifier classifier,
         IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Analysis.LimitsOptions> limits,
         StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime)
     {

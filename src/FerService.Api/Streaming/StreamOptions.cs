@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FerService.Api.Streaming;
+
+/// <summary>Section <c>Fer:Stream</c>: the video WebSocket's limits and tracking.</summary>
+public sealed class StreamOptions
+{
+    public const string Section = "Fer:Stream";
+
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = 4 * 1024 * 1024;
+
+    [Range(1, 10_000)]
+    public int MaxConnections { get; set; } = 16;
+
+    /// <summary>A connection that sends no complete frame for this long is closed (a frame stalled halfway counts too).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Weight of the track's history in its probabilities (0 = raw per-frame results).</summary>
+    [Range(0.0, 0.95)]
+    public float Smoothing { get; set; } = 0.6f;
+
+    [Range(0.05, 0.95)]
+    public float TrackIou { get; set; } = 0.3f;
+
+    /// <summary>
+    /// Detector for stream frames; empty means the service's. The short-range 128×128 BlazeFace
+    /// (models/face_detection_front_128x128_barracuda.onnx, fetched with the other) is far cheaper and suits
+    /// webcam close-ups, where faces fill a good part of the frame.
+    /// </summary>
+    public string? DetectorModelPath { get; set; }
+}
