@@ -52,4 +52,11 @@ public sealed class OnnxSessionFactoryTests
         var error = Assert.Throws<InvalidOperationException>(() => factory.Create(File.ReadAllBytes(TestPaths.Detector128), "detector"));
         Assert.Contains("CUDA was required", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(0, 4)]
+    [InlineData(3, 8)]
+    public void CoreCount_ZeroOrAValue_MultipleOfTheCoresOrTheValue(int configured, int perCore) =>
+        Assert.Equal(configured > 0 ? configured : perCore * Environment.ProcessorCount, CoreCount.OrMultiple(configured, perCore));
 }

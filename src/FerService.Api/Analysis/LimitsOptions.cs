@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using FerService.Inference.Onnx;
 
 namespace FerService.Api.Analysis;
 
@@ -34,9 +35,9 @@ public sealed class LimitsOptions
     [Range(0, 100_000)]
     public int MaxQueuedRequests { get; set; }
 
-    public int ConcurrentRequests => MaxConcurrentRequests > 0 ? MaxConcurrentRequests : 4 * Environment.ProcessorCount;
+    public int ConcurrentRequests => CoreCount.OrMultiple(MaxConcurrentRequests, 4);
 
-    public int QueuedRequests => MaxQueuedRequests > 0 ? MaxQueuedRequests : 8 * Environment.ProcessorCount;
+    public int QueuedRequests => CoreCount.OrMultiple(MaxQueuedRequests, 8);
 
     /// <summary>
     /// Upload bytes buffered at once across all requests (0: a quarter of the GC heap limit, or of the memory the GC

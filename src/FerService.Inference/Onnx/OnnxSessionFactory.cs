@@ -18,7 +18,7 @@ public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, IL
         {
             GraphOptimizationLevel = _options.GraphOptimizationLevel,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = _options.IntraOpThreads,
+            IntraOpNumThreads = CoreCount.OrMultiple(_options.IntraOpThreads, 1),
             InterOpNumThreads = 1,
             LogSeverityLevel = _options.LogSeverityLevel,
         };

@@ -46,7 +46,7 @@ public sealed class PipelineOptions
     public int MaxConcurrentImages { get; set; }
 
     /// <summary><see cref="MaxConcurrentImages"/> with 0 resolved to the number of cores.</summary>
-    public int ConcurrentImages => MaxConcurrentImages > 0 ? MaxConcurrentImages : Environment.ProcessorCount;
+    public int ConcurrentImages => Onnx.CoreCount.OrMultiple(MaxConcurrentImages, 1);
 }
 
 /// <param name="workers">Decode, detect and align <see cref="PipelineOptions.ConcurrentImages"/> images at once, in arrival order; shared by every pipeline of a host.</param>
