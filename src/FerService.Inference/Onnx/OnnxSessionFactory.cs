@@ -18,7 +18,8 @@ public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, IL
         {
             GraphOptimizationLevel = _options.GraphOptimizationLevel,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = CoreCount.OrMultiple(_options.IntraOpThreads, 1),
+            // 0 stays 0: ONNX Runtime then counts physical cores, which on SMT hosts is what its threads should use.
+            IntraOpNumThreads = _options.IntraOpThreads,
             InterOpNumThreads = 1,
             LogSeverityLevel = _options.LogSeverityLevel,
         };
