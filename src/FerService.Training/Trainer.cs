@@ -7,88 +7,6 @@ using static TorchSharp.torch;
 
 namespace FerService.Training;
 
-internal sealed record TrainOptions
-{
-    public required string DataPath { get; init; }
-    public string? FerPlusPath { get; init; }
-    public string OutputDirectory { get; init; } = "models";
-    public int Epochs { get; init; } = 60;
-    /// <summary>Wall-clock budget; the learning-rate schedule follows whichever of epochs or time runs out first.</summary>
-    public double? Minutes { get; init; }
-    public int Seed { get; init; } = 20261124;
-    public int Threads { get; init; } = Environment.ProcessorCount;
-    public int BatchSize { get; init; } = 64;
-    public double LearningRate { get; init; } = 0.05;
-    public double WeightDecay { get; init; } = 5e-4;
-    public double LabelSmoothing { get; init; } = 0.1;
-    /// <summary>
-    /// Weight of the FER+ vote distribution in the soft target (the rest is the smoothed original label). Off by default:
-    /// measured against 0.3 (with 40×40 crops) the original labels alone gave the higher PublicTest accuracy.
-    /// </summary>
-    public double FerPlusWeight { get; init; }
-    public double EmaDecay { get; init; } = 0.999;
-    public string Architecture { get; init; } = "32,32,M,64,64,M,128,128,M,256,256,M";
-
-    /// <summary>The architecture ends in 'F': the head sees the last feature map flattened, not averaged (see <see cref="EmotionNet"/>).</summary>
-    public bool FlattensFeatureMap => Architecture.TrimEnd().EndsWith('F');
-    public double FeatureDropout { get; init; } = 0.2;
-    public double HeadDropout { get; init; } = 0.3;
-    /// <summary>
-    /// Side of the random training crop; evaluation and export use the full 48×48 face. 48 (no crop, only the affine
-    /// jitter) beat 40: the model sees at training what it sees at test time.
-    /// </summary>
-    public int TrainCrop { get; init; } = 48;
-    /// <summary>
-    /// Probability of random erasing per training face: one rectangle (2–20 % of the face, aspect 0.3–3.3) filled with
-    /// noise, so the net cannot lean on one region: it halved the gap between train and PublicTest accuracy (docs/model-card.md).
-    /// </summary>
-    public double EraseProbability { get; init; } = 0.5;
-    /// <summary>
-    /// Mixup's Beta(α, α) parameter; 0 turns it off. Each batch is blended with itself shifted by one face (the batch is
-    /// already shuffled), inputs and soft targets alike, one λ per batch.
-    /// </summary>
-    public double MixupAlpha { get; init; }
-    /// <summary>
-    /// An exported classifier (.onnx beside its card) to distil from; null trains on the labels alone. Its flip-averaged
-    /// probabilities at <see cref="DistillationTemperature"/> are the target of a second cross-entropy term.
-    /// </summary>
-    public string? TeacherPath { get; init; }
-    /// <summary>Share of the loss that follows the teacher (the rest follows the smoothed label).</summary>
-    public double DistillationWeight { get; init; } = 0.5;
-    /// <summary>Softens teacher and student alike in the distillation term, which is scaled by T² so its gradients keep their size.</summary>
-    public double DistillationTemperature { get; init; } = 2;
-    /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
-    public bool BFloat16 { get; init; }
-    /// <summary>
-    /// Re-estimate every BatchNorm's statistics on the clean Training faces before export: training gathered them on
-    /// augmented, partly erased (and with bf16, lower-precision) batches, which is not what the service feeds the model.
-    /// Off by default: on both checkpoints tried it lowered PublicTest accuracy (docs/model-card.md); the weights
-    /// were fitted under the augmented batches' statistics.
-    /// </summary>
-    public bool RecalibrateBatchNorm { get; init; }
-    /// <summary>
-    /// An exported float32 model (.onnx beside its card) whose weights the run starts from instead of random ones: a
-    /// fine-tune, typically with a lower <see cref="LearningRate"/> and a new <see cref="Jitter"/>.
-    /// </summary>
-    public string? InitModelPath { get; init; }
-    /// <summary>
-    /// How far the framing of a training face is jittered. Standard: scale 0.9–1.1, shift ±4 px. Pipeline: what the
-    /// service's detector and aligner do to a face's framing, measured with <c>evaluate-scenes --faces-csv</c> on Training
-    /// faces (reported side over true side log-normal, sd 0.16; centre off by sd 0.055 of the side across, 0.06 down).
-    /// </summary>
-    public JitterKind Jitter { get; init; } = JitterKind.Standard;
-    /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
-    public int? MaxSteps { get; init; }
-    public int? MaxTrainingRows { get; init; }
-    public required string Command { get; init; }
-}
-
-internal enum JitterKind
-{
-    Standard,
-    Pipeline,
-}
-
 /// <summary>Trains <see cref="EmotionNet"/> on FER2013 Training, selects on PublicTest, exports ONNX and the model card.</summary>
 internal sealed class Trainer(TrainOptions options, TextWriter log)
 {
@@ -199,12 +117,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 using var scope = NewDisposeScope();
                 var indices = tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
                 var phase = Stopwatch.GetTimestamp();
-                var batch = Normalise(Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random), mean, std);
+                var batch = Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random), mean, std);
                 var batchTargets = targets.index_select(0, indices);
                 if (options.MixupAlpha > 0 && count > 1)
                 {
                     // λ as a tensor, not a Scalar: see Erase.
-                    var lambda = tensor((float)SampleBeta(options.MixupAlpha, random));
+                    var lambda = tensor((float)Augmentation.SampleBeta(options.MixupAlpha, random));
                     batch = batch.roll(1, 0).lerp(batch, lambda);
                     batchTargets = batchTargets.roll(1, 0).lerp(batchTargets, lambda);
                 }
@@ -476,7 +394,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
         ["selection"] = $"best PublicTest accuracy, evaluated every epoch: {bestSource}",
         ["framing"] = options.Jitter == JitterKind.Pipeline
-            ? $"pipeline jitter: scale log-normal sd {PipelineScaleSd} (0.7–1.4), shift normal sd {PipelineShiftSdX} across and {PipelineShiftSdY} down (in face sides), as evaluate-scenes measured the detector's boxes against the true faces"
+            ? $"pipeline jitter: scale log-normal sd {Augmentation.PipelineScaleSd} (0.7–1.4), shift normal sd {Augmentation.PipelineShiftSdX} across and {Augmentation.PipelineShiftSdY} down (in face sides), as evaluate-scenes measured the detector's boxes against the true faces"
             : "standard jitter: scale 0.9–1.1, shift ±4 px",
         ["initialisation"] = options.InitModelPath is null ? "random" : $"fine-tuned from {Path.GetFileName(options.InitModelPath)} (sha256 {_initSha256})",
         ["batchNorm"] = options.RecalibrateBatchNorm
@@ -492,40 +410,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
         var cosine = (progress - WarmupFraction) / (1 - WarmupFraction);
         return options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, cosine)));
-    }
-
-    /// <summary>Beta(α, α) from two Gamma(α) draws (Marsaglia–Tsang; α &lt; 1 boosted by U^(1/α)).</summary>
-    internal static double SampleBeta(double alpha, Random random)
-    {
-        var x = SampleGamma(alpha, random);
-        var y = SampleGamma(alpha, random);
-        return x + y > 0 ? x / (x + y) : 0.5;
-    }
-
-    private static double SampleGamma(double shape, Random random)
-    {
-        if (shape < 1)
-        {
-            return SampleGamma(shape + 1, random) * Math.Pow(random.NextDouble(), 1 / shape);
-        }
-        var d = shape - 1.0 / 3;
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double normal, v;
-            do
-            {
-                normal = Gaussian(random);
-                v = 1 + c * normal;
-            }
-            while (v <= 0);
-            v = v * v * v;
-            var u = random.NextDouble();
-            if (Math.Log(1 - u) < 0.5 * normal * normal + d - d * v + d * Math.Log(v))
-            {
-                return d * v;
-            }
-        }
     }
 
     private static void SetLearningRate(optim.Optimizer optimizer, double learningRate)
@@ -607,85 +491,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     }
 
     private static Tensor Normalise(Tensor images, double mean, double std) => images.sub(mean).div(std);
-
-    /// <summary>
-    /// One random affine warp per sample (crop position, shift, flip, rotation, scale) sampled straight into
-    /// a crop×crop output, then contrast and brightness. Smaller crops keep the pixel scale of the face and
-    /// cut compute by (crop/48)², so more epochs fit the budget.
-    /// </summary>
-    private static Tensor Augment(Tensor images, int crop, double eraseProbability, JitterKind jitter, Random random)
-    {
-        var field = (double)crop / Side;
-        var count = (int)images.shape[0];
-        var theta = new float[count * 6];
-        var contrast = new float[count];
-        var brightness = new float[count];
-        var maxShift = (4.0 + (Side - crop) / 2.0) / (Side / 2.0);
-        for (var i = 0; i < count; i++)
-        {
-            var angle = (random.NextDouble() * 2 - 1) * 10 * Math.PI / 180;
-            var flip = random.Next(2) == 0 ? 1.0 : -1.0;
-            // The sampled field's side over the face's: above 1 the face looks smaller, as in a detector box too large.
-            var scale = jitter == JitterKind.Pipeline
-                ? Math.Clamp(Math.Exp(PipelineScaleSd * Gaussian(random)), 0.7, 1.4)
-                : 1 / (0.9 + random.NextDouble() * 0.2);
-            // Shifts in affine_grid units: the face's side is 2.
-            var shiftX = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdX * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
-            var shiftY = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdY * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
-            var cos = Math.Cos(angle) * scale * field;
-            var sin = Math.Sin(angle) * scale * field;
-            theta[i * 6 + 0] = (float)(cos * flip);
-            theta[i * 6 + 1] = (float)-sin;
-            theta[i * 6 + 2] = (float)shiftX;
-            theta[i * 6 + 3] = (float)(sin * flip);
-            theta[i * 6 + 4] = (float)cos;
-            theta[i * 6 + 5] = (float)shiftY;
-            contrast[i] = (float)(0.8 + random.NextDouble() * 0.4);
-            brightness[i] = (float)((random.NextDouble() * 2 - 1) * 0.1);
-        }
-        var grid = nn.functional.affine_grid(tensor(theta, [count, 2, 3]), [count, 1, crop, crop], align_corners: false);
-        var warped = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
-        var means = warped.mean([1, 2, 3], keepdim: true);
-        var adjusted = (warped - means) * tensor(contrast, [count, 1, 1, 1]) + means + tensor(brightness, [count, 1, 1, 1]);
-        var clamped = adjusted.clamp(0, 1);
-        return eraseProbability > 0 ? Erase(clamped, eraseProbability, random) : clamped;
-    }
-
-    private const double PipelineScaleSd = 0.16;
-    private const double PipelineShiftSdX = 0.055;
-    private const double PipelineShiftSdY = 0.06;
-
-    /// <summary>A standard normal draw (Box–Muller; 1 - U keeps the logarithm finite).</summary>
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-
-    private static Tensor Erase(Tensor images, double probability, Random random)
-    {
-        var count = (int)images.shape[0];
-        var side = (int)images.shape[2];
-        var mask = new bool[count * side * side];
-        for (var i = 0; i < count; i++)
-        {
-            if (random.NextDouble() >= probability)
-            {
-                continue;
-            }
-            var area = side * side * (0.02 + random.NextDouble() * 0.18);
-            var aspect = Math.Exp(Math.Log(0.3) + random.NextDouble() * (Math.Log(3.3) - Math.Log(0.3)));
-            var height = Math.Clamp((int)Math.Round(Math.Sqrt(area * aspect)), 1, side);
-            var width = Math.Clamp((int)Math.Round(Math.Sqrt(area / aspect)), 1, side);
-            var top = random.Next(side - height + 1);
-            var left = random.Next(side - width + 1);
-            for (var y = top; y < top + height; y++)
-            {
-                mask.AsSpan(i * side * side + y * side + left, width).Fill(true);
-            }
-        }
-        // A mask and where(), not images * (1 - mask) + noise * mask: a 60-minute run died here in libtorch's
-        // Scalar-to-float check on what looked like freed memory, with the implicit Scalar for 1 the only suspect.
-        var erased = tensor(mask, [count, 1, side, side]);
-        return where(erased, rand_like(images), images);
-    }
 
     private static double Accuracy(EmotionNet model, Tensor images, Tensor labels)
     {

@@ -297,7 +297,7 @@ public sealed class TrainingTests : IDisposable
     public void SampleBeta_SmallAlpha_SymmetricWithMostMassNearTheEnds()
     {
         var random = new Random(11);
-        var samples = Enumerable.Range(0, 20_000).Select(_ => Trainer.SampleBeta(0.2, random)).ToArray();
+        var samples = Enumerable.Range(0, 20_000).Select(_ => Augmentation.SampleBeta(0.2, random)).ToArray();
 
         Assert.All(samples, s => Assert.InRange(s, 0.0, 1.0));
         // Beta(0.2, 0.2): mean 1/2, variance 1/(4·1.4) ≈ 0.179; P(λ < 0.1 or λ > 0.9) ≈ 0.66.
