@@ -49,12 +49,7 @@ public sealed class EmotionAnalyzer : IDisposable
     public static EmotionAnalyzer Create(EmotionAnalyzerOptions? options = null)
     {
         options ??= new EmotionAnalyzerOptions();
-        var detection = options.Detection;
-        detection.ModelPath = FerModelOptions.Resolve(detection.ModelPath);
-        if (!string.IsNullOrEmpty(detection.ProposalModelPath))
-        {
-            detection.ProposalModelPath = FerModelOptions.Resolve(detection.ProposalModelPath);
-        }
+        options.Detection.ResolveModelPaths();
         return new EmotionAnalyzer(options);
     }
 

@@ -6,8 +6,6 @@ using FerService.Inference.Classification;
 using FerService.Evaluation;
 using FerService.Inference.Onnx;
 using FerService.Training.Onnx;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace FerService.Training;
 
@@ -28,7 +26,7 @@ internal sealed class Ensembler(TextWriter log)
         }
         var validation = Fer2013Reader.Read(dataPath, [Split]).GetValueOrDefault(Split)
             ?? throw new ArgumentException($"{dataPath} has no {Split} rows.");
-        var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions { IntraOpThreads = 0 }), NullLogger<OnnxSessionFactory>.Instance);
+        var sessions = Evaluator.Sessions();
         Directory.CreateDirectory(outputDirectory);
 
         var (floatCard, chosen) = Write(validation, sessions, memberPaths, averaging, outputDirectory, ModelStem, command);

@@ -23,8 +23,7 @@ internal sealed class Evaluator(TextWriter output)
     public ModelMetrics Run(string dataPath, string modelPath, string? usage, string? reportDirectory, bool updateCard = false)
     {
         var manifestPath = Path.ChangeExtension(modelPath, ".json");
-        // One run at a time here, unlike the service: let each run use every core (the service's default is one thread).
-        var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions { IntraOpThreads = 0 }), NullLogger<OnnxSessionFactory>.Instance);
+        var sessions = Sessions();
         using var classifier = new EmotionClassifier(manifestPath, sessions);
         var manifest = classifier.Manifest;
         var aligner = new FaceAligner(manifest.Input);
@@ -76,6 +75,10 @@ internal sealed class Evaluator(TextWriter output)
         }));
         return metrics;
     }
+
+    /// <summary>One run at a time here, unlike the service: each run may use every core (the service's default is one thread).</summary>
+    internal static OnnxSessionFactory Sessions() =>
+        new(Options.Create(new OnnxOptions { IntraOpThreads = 0 }), NullLogger<OnnxSessionFactory>.Instance);
 
     internal static float[] Logits(Fer2013Split split, EmotionClassifier classifier, FaceAligner aligner, bool mirrored)
     {

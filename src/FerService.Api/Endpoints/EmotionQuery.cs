@@ -9,6 +9,9 @@ namespace FerService.Api.Endpoints;
 /// <summary>Query options of <c>POST /api/emotions</c>, bound as text so a bad value gets a clear 400.</summary>
 public sealed class EmotionQuery
 {
+    /// <summary>The range a request's <see cref="MinScore"/> must lie in; the OpenAPI document states it from here too.</summary>
+    internal const float LowestMinScore = 0.01f, HighestMinScore = 0.99f;
+
     /// <summary>Find faces (default true); false classifies each whole image as one face.</summary>
     [FromQuery(Name = "detect")] public string? Detect { get; init; }
 
@@ -44,9 +47,9 @@ public sealed class EmotionQuery
             return null;
         }
         var minScore = detection.MinScore;
-        if (MinScore is not null && (!float.TryParse(MinScore, NumberStyles.Float, CultureInfo.InvariantCulture, out minScore) || !(minScore >= 0.01f && minScore <= 0.99f)))
+        if (MinScore is not null && (!float.TryParse(MinScore, NumberStyles.Float, CultureInfo.InvariantCulture, out minScore) || !(minScore >= LowestMinScore && minScore <= HighestMinScore)))
         {
-            error = "'minScore' must be a number from 0.01 to 0.99.";
+            error = string.Create(CultureInfo.InvariantCulture, $"'minScore' must be a number from {LowestMinScore} to {HighestMinScore}.");
             return null;
         }
         return new AnalysisRequest(detect, new DetectionRequest(minScore, maxFaces, minFaceSize));

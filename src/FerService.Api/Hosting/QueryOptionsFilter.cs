@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using FerService.Api.Analysis;
+using FerService.Api.Endpoints;
 using FerService.Inference.Detection;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -32,7 +33,8 @@ internal sealed class QueryOptionsFilter(IOptions<DetectionOptions> detection, I
                 "detect" => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(true) },
                 "maxFaces" => Number(JsonSchemaType.Integer, 1, limits.Value.MaxFacesPerImage, limits.Value.MaxFacesPerImage),
                 "minFaceSize" => Number(JsonSchemaType.Number, 0, limits.Value.MaxImageSide, 0),
-                "minScore" => Number(JsonSchemaType.Number, 0.01, 0.99, Math.Round(detection.Value.MinScore, 4)),
+                "minScore" => Number(JsonSchemaType.Number, Math.Round(EmotionQuery.LowestMinScore, 4), Math.Round(EmotionQuery.HighestMinScore, 4),
+                    Math.Round(detection.Value.MinScore, 4)),
                 _ => parameter.Schema,
             };
         }

@@ -58,4 +58,14 @@ public sealed class DetectionOptions
     /// <summary>Most proposal crops per image, strongest candidates first.</summary>
     [Range(1, 32)]
     public int MaxProposalCrops { get; set; } = 8;
+
+    /// <summary>Resolves both model paths against the app's base directory (<see cref="Pipeline.FerModelOptions.Resolve"/>).</summary>
+    internal void ResolveModelPaths()
+    {
+        ModelPath = Pipeline.FerModelOptions.Resolve(ModelPath);
+        if (!string.IsNullOrEmpty(ProposalModelPath))
+        {
+            ProposalModelPath = Pipeline.FerModelOptions.Resolve(ProposalModelPath);
+        }
+    }
 }

@@ -20,14 +20,7 @@ public static class PipelineServices
     public static IServiceCollection AddEmotionPipeline(this IServiceCollection services)
     {
         services.AddOptions<OnnxOptions>();
-        services.AddOptions<DetectionOptions>().PostConfigure(options =>
-        {
-            options.ModelPath = FerModelOptions.Resolve(options.ModelPath);
-            if (!string.IsNullOrEmpty(options.ProposalModelPath))
-            {
-                options.ProposalModelPath = FerModelOptions.Resolve(options.ProposalModelPath);
-            }
-        });
+        services.AddOptions<DetectionOptions>().PostConfigure(options => options.ResolveModelPaths());
         services.AddOptions<FerModelOptions>();
         services.AddOptions<BatchingOptions>();
         services.AddOptions<PipelineOptions>();
