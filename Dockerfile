@@ -15,9 +15,11 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY build/ build/
 COPY src/FerService.Inference/FerService.Inference.csproj src/FerService.Inference/
+COPY src/FerService.Serving/FerService.Serving.csproj src/FerService.Serving/
 COPY src/FerService.Api/FerService.Api.csproj src/FerService.Api/
 RUN dotnet restore src/FerService.Api/FerService.Api.csproj
 COPY src/FerService.Inference/ src/FerService.Inference/
+COPY src/FerService.Serving/ src/FerService.Serving/
 COPY src/FerService.Api/ src/FerService.Api/
 COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/
 COPY --from=models /src/models/ models/

@@ -10,6 +10,17 @@ tmp="$(mktemp -d)"
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; chmod -R u+w "$out" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# On paper: every project the Api builds from is copied into both Dockerfiles' build stage (restore layer and sources).
+projects() { grep -o 'Include="[^"]*\.csproj"' "$1" | sed 's/Include="//; s/"$//' | while read -r ref; do
+  dir="$(cd "$(dirname "$1")/$(dirname "$ref")" && pwd)"; echo "${dir#"$root"/}"; projects "$dir/$(basename "$ref")"; done; }
+for project in src/FerService.Api $(projects "$root/src/FerService.Api/FerService.Api.csproj" | sort -u); do
+  for dockerfile in Dockerfile docker/Dockerfile.gpu; do
+    name="$(basename "$project")"
+    grep -qx "COPY $project/$name.csproj $project/" "$root/$dockerfile" && grep -qx "COPY $project/ $project/" "$root/$dockerfile" \
+      || { echo "container-check: $dockerfile does not copy $project" >&2; exit 1; }
+  done
+done
+
 bash "$root/scripts/fetch-models.sh"
 rm -rf "$out"
 dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -o "$out"

@@ -11,7 +11,7 @@ namespace FerService.Inference;
 /// <summary>
 /// The library's front door: finds every face in an image and labels its expression, on the calling thread, with the models
 /// that ship beside the library. Create once and share: it is safe to use from several threads at once and owns no threads
-/// of its own. The service builds the same parts into a pipeline that batches faces across requests (<see cref="EmotionPipeline"/>).
+/// of its own. The service builds the same parts into a pipeline that batches faces across requests (<c>FerService.Serving.EmotionPipeline</c>).
 /// </summary>
 public sealed class EmotionAnalyzer : IDisposable
 {
@@ -79,7 +79,7 @@ public sealed class EmotionAnalyzer : IDisposable
             crop.CopyTo(crops, i * views * cropLength);
             if (_flipAveraging)
             {
-                EmotionPipeline.Mirror(crop, crops.AsSpan((i * views + 1) * cropLength, cropLength), _aligner.Input.Width);
+                FaceCropper.Mirror(crop, crops.AsSpan((i * views + 1) * cropLength, cropLength), _aligner.Input.Width);
             }
         }
         var logits = new float[faces.Count * views * classes];

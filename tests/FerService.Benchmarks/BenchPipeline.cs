@@ -1,9 +1,9 @@
 using FerService.Inference.Alignment;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -6,6 +6,7 @@ using System.Text.Json;
 using FerService.Inference;
 using FerService.Inference.Pipeline;
 using FerService.Tests.Shared;
+using FerService.Serving;
 using Microsoft.ML.OnnxRuntime;
 using static System.FormattableString;
 
@@ -115,7 +116,7 @@ internal static class MacroBenchmark
         {
             await using var pipeline = new BenchPipeline(settings.Pipeline);
             var found = 0;
-            using (var views = new CountListener(InferenceMetrics.DetectorViewsInstrument))
+            using (var views = new CountListener(ServingMetrics.DetectorRunsInstrument))
             {
                 foreach (var scene in scenes)
                 {
@@ -129,7 +130,7 @@ internal static class MacroBenchmark
                 await Analyze(i).ConfigureAwait(false);
                 return null;
             });
-            using var batches = new CountListener(InferenceMetrics.BatchSizeInstrument);
+            using var batches = new CountListener(ServingMetrics.BatchSizeInstrument);
             foreach (var concurrency in settings.Concurrency)
             {
                 batches.Reset();
@@ -283,7 +284,7 @@ internal static class MacroBenchmark
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == InferenceMetrics.MeterName && instrument.Name == instrumentName)
+                if (instrument.Meter.Name == ServingMetrics.MeterName && instrument.Name == instrumentName)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
+using FerService.Serving;
 
 namespace FerService.Inference.Tests;
 

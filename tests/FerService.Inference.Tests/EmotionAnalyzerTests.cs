@@ -5,6 +5,7 @@ using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
 using FerService.Tests.Shared;
+using FerService.Serving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 
 namespace FerService.Inference.Tests;
 

@@ -1,9 +1,9 @@
 using FerService.Inference.Alignment;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Inference.Tests;
@@ -55,7 +55,11 @@ public sealed class PipelineGateTests
     {
         public int InputSize => 128;
 
-        public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request) => [];
+        public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs)
+        {
+            runs = 1;
+            return [];
+        }
     }
 
     private sealed class UnusedClassifier : IEmotionClassifier

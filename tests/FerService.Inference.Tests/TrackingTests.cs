@@ -1,7 +1,7 @@
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
-using FerService.Inference.Tracking;
+using FerService.Serving;
 
 namespace FerService.Inference.Tests;
 

@@ -1,9 +1,8 @@
-using FerService.Inference.Annotation;
-using FerService.Inference.Batching;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Analysis;

@@ -1,5 +1,6 @@
 using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using SkiaSharp;
 
 namespace FerService.Api.Analysis;

@@ -5,16 +5,15 @@ using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Analysis;
 using FerService.Api.Uploads;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
-using FerService.Inference.Annotation;
 
 namespace FerService.Api.Endpoints;
 

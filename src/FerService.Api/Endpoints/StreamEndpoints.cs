@@ -5,12 +5,11 @@ using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Streaming;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
-using FerService.Inference.Tracking;
+using FerService.Serving;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 

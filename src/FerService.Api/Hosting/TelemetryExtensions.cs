@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using FerService.Api.Uploads;
 using FerService.Inference;
 using FerService.Inference.Onnx;
+using FerService.Serving;
 using OpenTelemetry.Metrics;
 
 namespace FerService.Api.Hosting;
@@ -49,7 +50,7 @@ public static class TelemetryExtensions
             return listener;
         });
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(InferenceMetrics.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+            .AddMeter(PipelineServices.MeterName, ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
         return builder;
     }

@@ -1,5 +1,6 @@
 using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Streaming;

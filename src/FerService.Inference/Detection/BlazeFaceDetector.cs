@@ -69,11 +69,14 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
 
     public int InputSize { get; }
 
-    public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request)
+    public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request) => Detect(image, request, out _);
+
+    public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs)
     {
         var candidates = new List<BlazeFaceDecoder.Candidate>();
         var inputLength = InputSize * InputSize * 3;
         var input = ArrayPool<float>.Shared.Rent(inputLength);
+        var views = 1;
         try
         {
             IReadOnlyList<(int X, int Y, int Side)> tiles = _tiling ? BlazeFaceDecoder.Tiles(image.Width, image.Height, InputSize) : [];
@@ -83,7 +86,6 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             var proposals = new List<BlazeFaceDecoder.Candidate>();
             DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore,
                 candidates, proposalScore, proposals);
-            var views = 1;
             if (_proposalDetector is not null && tiles.Count > 0 && !everyTile)
             {
                 views += LookAtProposals(image, request.MinScore, candidates, proposals);
@@ -102,12 +104,12 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
                 // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
                 RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
             }
-            InferenceMetrics.DetectorViews.Record(views);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(input);
         }
+        runs = views;
 
         var merged = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, _iouThreshold, int.MaxValue);
         var faces = new List<DetectedFace>(Math.Min(merged.Count, request.MaxFaces));

@@ -5,5 +5,9 @@ namespace FerService.Inference.Detection;
 public interface IFaceDetector
 {
     int InputSize { get; }
-    IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request);
+
+    /// <param name="runs">Model runs it took: the whole view plus any closer looks (the service's metrics count them).</param>
+    IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs);
+
+    IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request) => Detect(image, request, out _);
 }

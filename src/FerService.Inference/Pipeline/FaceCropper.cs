@@ -9,11 +9,11 @@ namespace FerService.Inference.Pipeline;
 internal sealed record PreparedFace(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Crop);
 
 /// <summary>What decode and detection hand to classification: the crops, and the image only when the caller keeps it.</summary>
-internal sealed record Prepared(int Width, int Height, List<PreparedFace> Crops, double DecodeMs, double DetectMs, RgbaImage? Image);
+internal sealed record Prepared(int Width, int Height, List<PreparedFace> Crops, double DecodeMs, double DetectMs, int DetectorRuns, RgbaImage? Image);
 
 /// <summary>
 /// Decode → detect → align, synchronously on the calling thread: the half of the work before classification, shared by
-/// <see cref="EmotionAnalyzer"/> (which then classifies at once) and <see cref="EmotionPipeline"/> (which batches).
+/// <see cref="EmotionAnalyzer"/> (which then classifies at once) and the serving layer's <c>EmotionPipeline</c> (which batches).
 /// </summary>
 /// <param name="decodeMinLongSide">See <see cref="PipelineOptions.DecodeMinLongSide"/>.</param>
 internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, DecodeLimits limits, int decodeMinLongSide)
@@ -33,11 +33,12 @@ internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector,
             var toSourceY = (float)image.SourceHeight / image.Height;
             var detectStarted = Stopwatch.GetTimestamp();
             List<PreparedFace> crops;
+            var runs = 0;
             if (request.Detect)
             {
                 // The request's minimum face size is in source pixels; the detector sees decoded ones.
                 var faces = detector.Detect(image, toSourceX == 1 ? request.Detection
-                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) });
+                    : request.Detection with { MinFaceSize = request.Detection.MinFaceSize / Math.Max(toSourceX, toSourceY) }, out runs);
                 crops = new(faces.Count);
                 foreach (var face in faces)
                 {
@@ -53,7 +54,7 @@ internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector,
                 crops = [new(new BoxF(0, 0, image.SourceWidth, image.SourceHeight), 1f, null, crop)];
             }
             var detectMs = Stopwatch.GetElapsedTime(detectStarted).TotalMilliseconds;
-            var prepared = new Prepared(image.SourceWidth, image.SourceHeight, crops, decodeMs, detectMs, keepImage ? image : null);
+            var prepared = new Prepared(image.SourceWidth, image.SourceHeight, crops, decodeMs, detectMs, runs, keepImage ? image : null);
             if (keepImage)
             {
                 image = null; // handed over with the crops
@@ -72,4 +73,22 @@ internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector,
     private static FaceLandmarks Scale(FaceLandmarks l, float x, float y) => x == 1 && y == 1 ? l : new(
         new(l.RightEye.X * x, l.RightEye.Y * y), new(l.LeftEye.X * x, l.LeftEye.Y * y), new(l.Nose.X * x, l.Nose.Y * y),
         new(l.Mouth.X * x, l.Mouth.Y * y), new(l.RightEar.X * x, l.RightEar.Y * y), new(l.LeftEar.X * x, l.LeftEar.Y * y));
+
+    /// <summary>The crop mirrored left-right: every row (of every channel plane) reversed.</summary>
+    internal static float[] Mirror(float[] crop, int width)
+    {
+        var mirrored = new float[crop.Length];
+        Mirror(crop, mirrored, width);
+        return mirrored;
+    }
+
+    internal static void Mirror(ReadOnlySpan<float> crop, Span<float> mirrored, int width)
+    {
+        for (var row = 0; row < crop.Length; row += width)
+        {
+            var target = mirrored.Slice(row, width);
+            crop.Slice(row, width).CopyTo(target);
+            target.Reverse();
+        }
+    }
 }

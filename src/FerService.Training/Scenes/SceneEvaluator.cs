@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Evaluation;
 using FerService.Inference.Detection;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
+using FerService.Serving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

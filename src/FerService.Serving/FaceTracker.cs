@@ -1,10 +1,6 @@
 using FerService.Inference.Detection;
-using FerService.Inference.Pipeline;
 
-namespace FerService.Inference.Tracking;
-
-/// <summary>A face of one video frame with its track id and probabilities smoothed along the track.</summary>
-public sealed record TrackedFace(int Track, FaceResult Face, float[] Smoothed);
+namespace FerService.Serving;
 
 /// <summary>
 /// Follows faces across the frames of one stream: each face takes the id of the previous frame's face it overlaps

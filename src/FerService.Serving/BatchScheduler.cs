@@ -1,43 +1,16 @@
 using System.Buffers;
-using System.ComponentModel.DataAnnotations;
 using System.Threading.Channels;
 using FerService.Inference.Classification;
 
-namespace FerService.Inference.Batching;
-
-/// <summary>Section <c>Fer:Batching</c>.</summary>
-public sealed class BatchingOptions
-{
-    public const string Section = "Fer:Batching";
-
-    /// <summary>Most crops classified in one session run.</summary>
-    [Range(1, 512)]
-    public int MaxBatchSize { get; set; } = 32;
-
-    /// <summary>How long the worker waits for more crops once it holds at least one.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
-    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(2);
-
-    /// <summary>Crops waiting for the worker; beyond it callers get <see cref="QueueFullException"/>.</summary>
-    [Range(1, 1_000_000)]
-    public int QueueCapacity { get; set; } = 4096;
-}
-
-public sealed class QueueFullException : Exception
-{
-    public QueueFullException() : base("The classification queue is full.") { }
-    public QueueFullException(string message) : base(message) { }
-    public QueueFullException(string message, Exception innerException) : base(message, innerException) { }
-}
+namespace FerService.Serving;
 
 /// <summary>
 /// Collects crops from all concurrent requests into one channel; a single worker classifies up to
 /// MaxBatchSize of them per session run, waiting at most MaxBatchDelay for a batch to fill.
 /// A caller's cancellation completes its waiters at once and the worker skips their crops.
 /// </summary>
-public sealed class BatchScheduler : IAsyncDisposable
+internal sealed class BatchScheduler : IAsyncDisposable
 {
-
     private readonly IEmotionClassifier _classifier;
     private readonly BatchingOptions _options;
     private readonly Channel<PendingCrop> _channel;
@@ -45,10 +18,13 @@ public sealed class BatchScheduler : IAsyncDisposable
     private readonly int _cropLength;
     private readonly int _classes;
     private readonly double _temperature;
+    private readonly ServingMetrics? _metrics;
     private int _queued;
 
-    public BatchScheduler(IEmotionClassifier classifier, BatchingOptions options)
+    /// <param name="metrics">Where batch sizes, waits and the queue length go; null records nothing.</param>
+    public BatchScheduler(IEmotionClassifier classifier, BatchingOptions options, ServingMetrics? metrics = null)
     {
+        _metrics = metrics;
         _classifier = classifier;
         _options = options;
         var input = classifier.Manifest.Input;
@@ -60,7 +36,7 @@ public sealed class BatchScheduler : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        InferenceMetrics.Meter.CreateObservableGauge("fer.classifier.queue_length", () => QueueLength, description: "Crops waiting for the classifier");
+        metrics?.ObserveQueueLength(() => QueueLength);
         // A thread of its own: as a thread-pool item the worker queued behind whole detections, and every image waited with it.
         new Thread(Run) { IsBackground = true, Name = "fer-classifier" }.Start();
     }
@@ -139,7 +115,7 @@ public sealed class BatchScheduler : IAsyncDisposable
         while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
         {
             Interlocked.Decrement(ref _queued);
-            InferenceMetrics.QueueWaitSeconds.Record(item.Waited.TotalSeconds);
+            _metrics?.QueueWaitSeconds.Record(item.Waited.TotalSeconds);
             if (item.Completion.Task.IsCompleted)
             {
                 item.Dispose();
@@ -158,7 +134,7 @@ public sealed class BatchScheduler : IAsyncDisposable
                 batch[i].Crop.AsSpan(0, _cropLength).CopyTo(crops.AsSpan(i * _cropLength, _cropLength));
             }
             _classifier.ComputeLogits(crops, batch.Count, logits);
-            InferenceMetrics.BatchSizes.Record(batch.Count);
+            _metrics?.BatchSizes.Record(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 var probabilities = new float[_classes];

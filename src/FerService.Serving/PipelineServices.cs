@@ -1,17 +1,21 @@
 using FerService.Inference.Alignment;
-using FerService.Inference.Batching;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
+using FerService.Inference.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace FerService.Inference.Pipeline;
+namespace FerService.Serving;
 
+/// <summary>The serving layer's wiring: the pipeline's parts as singletons of a DI container.</summary>
 public static class PipelineServices
 {
+    /// <summary>The meter of the serving layer's instruments (stage times, batch sizes, queue lengths), for a host to export.</summary>
+    public const string MeterName = ServingMetrics.MeterName;
+
     /// <summary>
     /// The pipeline's parts, one singleton each (created once, shared, disposed with the container), configured by the
     /// options classes: the service binds those to configuration, the benchmarks set them in code. One wiring for both.
@@ -25,6 +29,8 @@ public static class PipelineServices
         services.AddOptions<BatchingOptions>();
         services.AddOptions<PipelineOptions>();
         services.TryAddSingleton(DecodeLimits.Default);
+        services.AddMetrics();
+        services.TryAddSingleton<ServingMetrics>();
 
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<IImageDecoder, SkiaImageDecoder>();
@@ -34,23 +40,12 @@ public static class PipelineServices
             FerModelOptions.Resolve(sp.GetRequiredService<IOptions<FerModelOptions>>().Value.ClassifierManifest),
             sp.GetRequiredService<OnnxSessionFactory>()));
         services.AddSingleton(sp => new FaceAligner(sp.GetRequiredService<IEmotionClassifier>().Manifest.Input));
-        services.AddSingleton(sp => new BatchScheduler(sp.GetRequiredService<IEmotionClassifier>(), sp.GetRequiredService<IOptions<BatchingOptions>>().Value));
-        services.AddSingleton<PipelineFactory>();
+        services.AddSingleton(sp => new BatchScheduler(sp.GetRequiredService<IEmotionClassifier>(), sp.GetRequiredService<IOptions<BatchingOptions>>().Value,
+            sp.GetRequiredService<ServingMetrics>()));
+        services.AddSingleton(sp => new PipelineFactory(sp.GetRequiredService<IImageDecoder>(), sp.GetRequiredService<FaceAligner>(),
+            sp.GetRequiredService<BatchScheduler>(), sp.GetRequiredService<DecodeLimits>(), sp.GetRequiredService<IOptions<PipelineOptions>>(),
+            sp.GetRequiredService<ServingMetrics>()));
         services.AddSingleton(sp => sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredService<IFaceDetector>()));
         return services;
     }
-}
-
-/// <summary>
-/// Builds pipelines that share the decoder, aligner, batch scheduler (one classifier queue) and the image workers
-/// (one set of cores) around a given detector.
-/// </summary>
-public sealed class PipelineFactory(IImageDecoder decoder, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
-    IOptions<PipelineOptions> options) : IDisposable
-{
-    private readonly ImageWorkers _workers = new(options.Value.ConcurrentImages);
-
-    public EmotionPipeline Create(IFaceDetector detector) => new(decoder, detector, aligner, scheduler, limits, options.Value, _workers);
-
-    public void Dispose() => _workers.Dispose();
 }

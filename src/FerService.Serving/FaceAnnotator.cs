@@ -1,9 +1,8 @@
 using FerService.Inference.Classification;
 using FerService.Inference.Imaging;
-using FerService.Inference.Pipeline;
 using SkiaSharp;
 
-namespace FerService.Inference.Annotation;
+namespace FerService.Serving;
 
 /// <summary>
 /// Draws each face's box, landmarks and a numbered "dominant emotion %" label onto the image and encodes it.

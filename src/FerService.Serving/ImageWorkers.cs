@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace FerService.Inference.Pipeline;
+using FerService.Inference.Pipeline;
+
+namespace FerService.Serving;
 
 /// <summary>
 /// Dedicated threads, one per admitted image (<see cref="PipelineOptions.ConcurrentImages"/>), that take work in arrival
@@ -9,13 +11,17 @@ namespace FerService.Inference.Pipeline;
 /// short continuations that finish images (classifier results, the response), so a finished image waited for whole
 /// detections of later ones; here the pool stays free for them and the kernel shares the cores.
 /// </summary>
-public sealed class ImageWorkers : IDisposable
+internal sealed class ImageWorkers : IDisposable
 {
     private readonly BlockingCollection<IWorkItem> _queue = new(new ConcurrentQueue<IWorkItem>());
     private readonly Thread[] _threads;
 
-    public ImageWorkers(int count)
+    private readonly ServingMetrics? _metrics;
+
+    /// <param name="metrics">Where each image's wait for a worker goes; null records nothing.</param>
+    public ImageWorkers(int count, ServingMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         _threads = new Thread[count];
         for (var i = 0; i < count; i++)
@@ -31,7 +37,7 @@ public sealed class ImageWorkers : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
-        var item = new WorkItem<T>(work, cancellationToken);
+        var item = new WorkItem<T>(work, _metrics, cancellationToken);
         _queue.Add(item, CancellationToken.None);
         return item.Completion.Task;
     }
@@ -64,11 +70,13 @@ public sealed class ImageWorkers : IDisposable
         private readonly Func<T> _work;
         private readonly CancellationToken _cancellationToken;
         private readonly CancellationTokenRegistration _registration;
+        private readonly ServingMetrics? _metrics;
         private readonly long _queued = Stopwatch.GetTimestamp();
 
-        public WorkItem(Func<T> work, CancellationToken cancellationToken)
+        public WorkItem(Func<T> work, ServingMetrics? metrics, CancellationToken cancellationToken)
         {
             _work = work;
+            _metrics = metrics;
             _cancellationToken = cancellationToken;
             if (cancellationToken.CanBeCanceled)
             {
@@ -90,7 +98,7 @@ public sealed class ImageWorkers : IDisposable
             {
                 return;
             }
-            InferenceMetrics.ImageWaitSeconds.Record(Stopwatch.GetElapsedTime(_queued).TotalSeconds);
+            _metrics?.ImageWaitSeconds.Record(Stopwatch.GetElapsedTime(_queued).TotalSeconds);
             try
             {
                 Completion.TrySetResult(_work());

@@ -1,0 +1,6 @@
+using FerService.Inference.Detection;
+
+namespace FerService.Serving;
+
+/// <summary>A classified face. <see cref="Landmarks"/> are null when detection was off (the whole image is the face).</summary>
+public sealed record FaceResult(BoxF Box, float Score, FaceLandmarks? Landmarks, float[] Probabilities);
