@@ -27,11 +27,12 @@ public sealed class ImagingTests
     }
 
     [Theory]
-    [InlineData(SKEncodedImageFormat.Png, ImageFormat.Png)]
-    [InlineData(SKEncodedImageFormat.Jpeg, ImageFormat.Jpeg)]
-    [InlineData(SKEncodedImageFormat.Webp, ImageFormat.WebP)]
-    public void Sniffer_EncodedImage_RecognisesFormat(SKEncodedImageFormat encoded, ImageFormat expected)
+    [InlineData(SKEncodedImageFormat.Png, nameof(ImageFormat.Png))]
+    [InlineData(SKEncodedImageFormat.Jpeg, nameof(ImageFormat.Jpeg))]
+    [InlineData(SKEncodedImageFormat.Webp, nameof(ImageFormat.WebP))]
+    public void Sniffer_EncodedImage_RecognisesFormat(SKEncodedImageFormat encoded, string format)
     {
+        var expected = Enum.Parse<ImageFormat>(format);
         using var bitmap = Marked(32, 24);
         Assert.Equal(expected, ImageFormatSniffer.Detect(Encode(bitmap, encoded)));
     }
@@ -159,16 +160,17 @@ public sealed class ImagingTests
     }
 
     [Theory]
-    [InlineData(ExifOrientation.TopLeft)]
-    [InlineData(ExifOrientation.TopRight)]
-    [InlineData(ExifOrientation.BottomRight)]
-    [InlineData(ExifOrientation.BottomLeft)]
-    [InlineData(ExifOrientation.LeftTop)]
-    [InlineData(ExifOrientation.RightTop)]
-    [InlineData(ExifOrientation.RightBottom)]
-    [InlineData(ExifOrientation.LeftBottom)]
-    public void ToDisplayed_EveryOrientation_MovesPixelsAsDisplayedToStoredSays(ExifOrientation orientation)
+    [InlineData(nameof(ExifOrientation.TopLeft))]
+    [InlineData(nameof(ExifOrientation.TopRight))]
+    [InlineData(nameof(ExifOrientation.BottomRight))]
+    [InlineData(nameof(ExifOrientation.BottomLeft))]
+    [InlineData(nameof(ExifOrientation.LeftTop))]
+    [InlineData(nameof(ExifOrientation.RightTop))]
+    [InlineData(nameof(ExifOrientation.RightBottom))]
+    [InlineData(nameof(ExifOrientation.LeftBottom))]
+    public void ToDisplayed_EveryOrientation_MovesPixelsAsDisplayedToStoredSays(string name)
     {
+        var orientation = Enum.Parse<ExifOrientation>(name);
         const int storedWidth = 5, storedHeight = 3;
         var grey = new byte[storedWidth * storedHeight];
         for (var i = 0; i < grey.Length; i++)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
@@ -234,7 +233,7 @@ public static class EmotionEndpoints
                 MathF.Round(face.Score, 4),
                 face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
                 emotions,
-                labels[Softmax.ArgMax(face.Probabilities)],
+                labels[face.Dominant],
                 model.IsUncertain(face.Probabilities));
         }
         return dtos;

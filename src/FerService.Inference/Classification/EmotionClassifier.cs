@@ -5,14 +5,6 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace FerService.Inference.Classification;
 
-public interface IEmotionClassifier
-{
-    ModelManifest Manifest { get; }
-
-    /// <summary>Runs <paramref name="count"/> crops (NCHW floats) in one session run and writes raw logits (count × labels).</summary>
-    void ComputeLogits(ReadOnlyMemory<float> crops, int count, Span<float> logits);
-}
-
 /// <summary>Our FER2013 classifier: one shared session, manifest-driven input, sha256 checked at load.</summary>
 public sealed class EmotionClassifier : IEmotionClassifier, IDisposable
 {

@@ -1,6 +1,6 @@
 namespace FerService.Inference.Classification;
 
-public static class Softmax
+internal static class Softmax
 {
     /// <summary>Numerically stable softmax of <paramref name="logits"/> / <paramref name="temperature"/>.</summary>
     public static void Compute(ReadOnlySpan<float> logits, Span<float> probabilities, double temperature)

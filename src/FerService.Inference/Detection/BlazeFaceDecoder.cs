@@ -4,7 +4,7 @@ namespace FerService.Inference.Detection;
 /// Pure BlazeFace post-processing: anchors, regressor decoding, weighted non-maximum suppression and the
 /// letterbox mapping back to image pixels. Coordinates inside are normalised to the square model input.
 /// </summary>
-public static class BlazeFaceDecoder
+internal static class BlazeFaceDecoder
 {
     public const int KeypointCount = 6;
     public const int RegressorsPerAnchor = 4 + 2 * KeypointCount;
@@ -278,7 +278,7 @@ public static class BlazeFaceDecoder
 /// Aspect-preserving fit of an image into a square model input, centred with padding. Normalised input
 /// coordinate u in [0,1] maps to image pixel (u * size - offset) / scale.
 /// </summary>
-public readonly record struct Letterbox(float Scale, float OffsetX, float OffsetY, int InputSize)
+internal readonly record struct Letterbox(float Scale, float OffsetX, float OffsetY, int InputSize)
 {
     public static Letterbox Fit(int imageWidth, int imageHeight, int inputSize)
     {

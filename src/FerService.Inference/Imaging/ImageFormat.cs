@@ -1,6 +1,6 @@
 namespace FerService.Inference.Imaging;
 
-public enum ImageFormat
+internal enum ImageFormat
 {
     Unknown,
     Jpeg,
@@ -11,7 +11,7 @@ public enum ImageFormat
 }
 
 /// <summary>Identifies an image by its magic bytes; file names and declared content types are not trusted.</summary>
-public static class ImageFormatSniffer
+internal static class ImageFormatSniffer
 {
     // A byte array, not a u8 literal: "\x89" in a string is U+0089, which UTF-8 encodes as two bytes.
     private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];

@@ -1,7 +1,7 @@
 namespace FerService.Inference.Imaging;
 
 /// <summary>EXIF orientation values 1–8 (the same numbering as SkiaSharp's SKEncodedOrigin).</summary>
-public enum ExifOrientation
+internal enum ExifOrientation
 {
     TopLeft = 1,
     TopRight = 2,
@@ -14,7 +14,7 @@ public enum ExifOrientation
 }
 
 /// <summary>Maps between stored pixels and the image as displayed after its EXIF orientation.</summary>
-public static class Orientation
+internal static class Orientation
 {
     public static bool SwapsAxes(ExifOrientation orientation) => orientation >= ExifOrientation.LeftTop;
 

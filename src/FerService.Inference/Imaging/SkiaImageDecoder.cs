@@ -2,22 +2,6 @@ using SkiaSharp;
 
 namespace FerService.Inference.Imaging;
 
-/// <summary>Limits checked against the image header before any pixel memory is allocated.</summary>
-public sealed record DecodeLimits(long MaxPixels, int MaxSide)
-{
-    public static readonly DecodeLimits Default = new(40_000_000, 16_384);
-}
-
-public interface IImageDecoder
-{
-    /// <summary>
-    /// Decodes the first frame to RGBA in displayed orientation. With <paramref name="minLongSide"/> &gt; 0 a format that can
-    /// (JPEG, WebP) may decode at a reduced scale whose longer side is still at least that; the image's Source size says so.
-    /// </summary>
-    /// <exception cref="ImageDecodeException">Unsupported format (415), corrupt data (422) or over the limits (413).</exception>
-    RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits, int minLongSide = 0);
-}
-
 /// <summary>SkiaSharp decoder: format from magic bytes, header dimensions checked first, EXIF orientation applied.</summary>
 public sealed class SkiaImageDecoder : IImageDecoder
 {

@@ -1,0 +1,9 @@
+namespace FerService.Inference.Classification;
+
+public interface IEmotionClassifier
+{
+    ModelManifest Manifest { get; }
+
+    /// <summary>Runs <paramref name="count"/> crops (NCHW floats) in one session run and writes raw logits (count × labels).</summary>
+    void ComputeLogits(ReadOnlyMemory<float> crops, int count, Span<float> logits);
+}

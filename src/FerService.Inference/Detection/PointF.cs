@@ -1,0 +1,3 @@
+namespace FerService.Inference.Detection;
+
+public readonly record struct PointF(float X, float Y);
