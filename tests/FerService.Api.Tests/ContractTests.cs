@@ -97,6 +97,48 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
     }
 
     [Fact]
+    public async Task Swagger_RequestExample_IsAcceptedAndResponseExampleHasTheResponseShape()
+    {
+        var client = factory.CreateClient();
+        var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var post = document.GetProperty("paths").GetProperty("/api/emotions").GetProperty("post");
+        var request = post.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        var response = post.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("example");
+
+        // The request example, sent as it stands, is answered.
+        using var body = new StringContent(request.GetRawText(), System.Text.Encoding.UTF8, "application/json");
+        var answer = await client.PostAsync("/api/emotions?detect=false", body);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var real = await answer.Content.ReadFromJsonAsync<JsonElement>();
+
+        // The response example has every member a real answer has, at every level that both hold.
+        AssertSameMembers(real, response, "$");
+        var face = response.GetProperty("images")[0].GetProperty("faces")[0];
+        Assert.Equal(1.0, face.GetProperty("emotions").EnumerateObject().Sum(e => e.Value.GetDouble()), 3);
+    }
+
+    private static void AssertSameMembers(JsonElement real, JsonElement example, string path)
+    {
+        Assert.True(Kind(real) == Kind(example), $"{path}: {real.ValueKind} in the answer, {example.ValueKind} in the example");
+        if (real.ValueKind == JsonValueKind.Object)
+        {
+            var names = real.EnumerateObject().Select(p => p.Name).Order().ToArray();
+            // detect=false has no landmarks; the example (a detected face) may show them.
+            Assert.Empty(names.Except(example.EnumerateObject().Select(p => p.Name)));
+            foreach (var name in names)
+            {
+                AssertSameMembers(real.GetProperty(name), example.GetProperty(name), $"{path}.{name}");
+            }
+        }
+        else if (real.ValueKind == JsonValueKind.Array && real.GetArrayLength() > 0 && example.GetArrayLength() > 0)
+        {
+            AssertSameMembers(real[0], example[0], $"{path}[0]");
+        }
+    }
+
+    private static JsonValueKind Kind(JsonElement e) => e.ValueKind == JsonValueKind.False ? JsonValueKind.True : e.ValueKind;
+
+    [Fact]
     public async Task Swagger_QueryOptions_HaveTypeRangeDefaultAndDescription()
     {
         var document = await factory.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");

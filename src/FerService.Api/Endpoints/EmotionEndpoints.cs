@@ -7,7 +7,6 @@ using FerService.Api.Uploads;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
-using FerService.Inference.Pipeline;
 using FerService.Serving;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -63,6 +62,7 @@ public static class EmotionEndpoints
     internal static async Task<Results<Ok<EmotionResponse>, ProblemHttpResult>> AnalyzeAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
+        BufferedUploads uploads,
         EmotionPipeline pipeline,
         IEmotionClassifier classifier,
         IOptions<LimitsOptions> limitsOptions,
@@ -77,7 +77,6 @@ public static class EmotionEndpoints
             return Problems.Result(Problems.BadRequest(optionError!));
         }
 
-        var uploads = context.Uploaded();
         var pending = new Task<ImageAnalysis>?[uploads.Count];
         for (var i = 0; i < uploads.Count; i++)
         {
@@ -106,7 +105,7 @@ public static class EmotionEndpoints
                     decodeMs += analysis.Timings.DecodeMs;
                     detectMs += analysis.Timings.DetectMs;
                     classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
-                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ToDtos(analysis.Faces, classifier.Manifest), null);
+                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ContractMapping.ToDtos(analysis.Faces, classifier.Manifest), null);
                 }
                 catch (ImageDecodeException e)
                 {
@@ -136,13 +135,14 @@ public static class EmotionEndpoints
         return TypedResults.Ok(new EmotionResponse(
             new ModelSummary(model.Name, model.Version, labels),
             results,
-            new ResponseTimings(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds))));
+            ContractMapping.Timings(decodeMs, detectMs, classifyMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds)));
     }
 
     internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> AnnotateAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
         [FromQuery(Name = "format")] string? format,
+        BufferedUploads uploads,
         EmotionPipeline pipeline,
         IEmotionClassifier classifier,
         FaceAnnotator annotator,
@@ -165,7 +165,6 @@ public static class EmotionEndpoints
         {
             return Problems.Result(Problems.BadRequest($"'format' must be png or jpeg, not '{format}'."));
         }
-        var uploads = context.Uploaded();
         if (uploads.Count != 1)
         {
             return Problems.Result(Problems.BadRequest($"Annotate takes exactly one image; {uploads.Count} were sent."));
@@ -215,33 +214,4 @@ public static class EmotionEndpoints
         context.RequestServices.GetRequiredService<LoadShedding>().Refused("the classifier queue was full");
         return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
     }
-
-    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelManifest model)
-    {
-        var labels = model.Labels;
-        var dtos = new FaceDto[faces.Count];
-        for (var f = 0; f < faces.Count; f++)
-        {
-            var face = faces[f];
-            var emotions = new Dictionary<string, float>(labels.Count);
-            for (var c = 0; c < labels.Count; c++)
-            {
-                emotions[labels[c]] = MathF.Round(face.Probabilities[c], 4);
-            }
-            dtos[f] = new FaceDto(
-                new BoxDto(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
-                MathF.Round(face.Score, 4),
-                face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
-                emotions,
-                labels[face.Dominant],
-                model.IsUncertain(face.Probabilities));
-        }
-        return dtos;
-    }
-
-    private static PointDto Point(PointF p) => new(Round(p.X), Round(p.Y));
-
-    private static float Round(float value) => MathF.Round(value, 1);
-
-    private static double Round(double value) => Math.Round(value, 2);
 }

@@ -202,7 +202,7 @@ public static class StreamEndpoints
         for (var i = 0; i < tracked.Count; i++)
         {
             var (track, face, smoothed) = tracked[i];
-            var dto = EmotionEndpoints.ToDtos([face with { Probabilities = smoothed }], model)[0];
+            var dto = ContractMapping.ToDtos([face with { Probabilities = smoothed }], model)[0];
             faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion, dto.Uncertain);
         }
         return faces;

@@ -56,11 +56,8 @@ public static partial class UploadExtensions
         return app;
     }
 
-    /// <summary>The endpoint takes its images from <see cref="Uploaded"/>; they are read before admission.</summary>
+    /// <summary>The endpoint takes its images as a <see cref="BufferedUploads"/> parameter; they are read before admission.</summary>
     public static RouteHandlerBuilder ReadsUploadsFirst(this RouteHandlerBuilder endpoint) => endpoint.WithMetadata(new ReadsUploadsMetadata());
-
-    /// <summary>The images the upload middleware read for this request.</summary>
-    internal static List<Upload> Uploaded(this HttpContext context) => context.Features.GetRequiredFeature<BufferedUploads>().Uploads;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upload memory budget: {BudgetMiB:F0} MiB buffered at once across all requests")]
     private static partial void LogBudget(ILogger logger, double budgetMiB);

@@ -8,38 +8,6 @@ using Microsoft.Net.Http.Headers;
 
 namespace FerService.Api.Uploads;
 
-/// <summary>One uploaded image: its bytes, or why it was rejected before decoding.</summary>
-internal sealed record Upload(string? Name, ReadOnlyMemory<byte> Data, ProblemDetails? Error);
-
-/// <summary>
-/// A request's images, read in full before the request is admitted, or the problem that stopped the read. The bytes lie
-/// in pooled buffers counted against the <see cref="UploadBudget"/>; disposing hands them back.
-/// </summary>
-internal sealed class BufferedUploads : IDisposable
-{
-    private readonly List<UploadBuffer> _buffers = [];
-
-    public List<Upload> Uploads { get; } = [];
-
-    public ProblemDetails? Error { get; set; }
-
-    public UploadBuffer NewBuffer(UploadBudget budget)
-    {
-        var buffer = new UploadBuffer(budget);
-        _buffers.Add(buffer);
-        return buffer;
-    }
-
-    public void Dispose()
-    {
-        foreach (var buffer in _buffers)
-        {
-            buffer.Dispose();
-        }
-        _buffers.Clear();
-    }
-}
-
 /// <summary>Reads images from multipart/form-data or JSON with base64, enforcing the request-level limits.</summary>
 internal static class UploadReader
 {

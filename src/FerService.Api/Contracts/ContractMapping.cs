@@ -1,0 +1,41 @@
+using FerService.Inference.Classification;
+using FerService.Inference.Detection;
+using FerService.Serving;
+
+namespace FerService.Api.Contracts;
+
+/// <summary>The pipeline's results as the HTTP contract's records: rounded for the wire, labels from the model card.</summary>
+internal static class ContractMapping
+{
+    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelManifest model)
+    {
+        var labels = model.Labels;
+        var dtos = new FaceDto[faces.Count];
+        for (var f = 0; f < faces.Count; f++)
+        {
+            var face = faces[f];
+            var emotions = new Dictionary<string, float>(labels.Count);
+            for (var c = 0; c < labels.Count; c++)
+            {
+                emotions[labels[c]] = MathF.Round(face.Probabilities[c], 4);
+            }
+            dtos[f] = new FaceDto(
+                new BoxDto(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
+                MathF.Round(face.Score, 4),
+                face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
+                emotions,
+                labels[face.Dominant],
+                model.IsUncertain(face.Probabilities));
+        }
+        return dtos;
+    }
+
+    internal static PointDto Point(PointF p) => new(Round(p.X), Round(p.Y));
+
+    private static float Round(float value) => MathF.Round(value, 1);
+
+    private static double Round(double value) => Math.Round(value, 2);
+
+    internal static ResponseTimings Timings(double decodeMs, double detectMs, double classifyMs, double totalMs) =>
+        new(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(totalMs));
+}
