@@ -35,16 +35,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         torch.manual_seed(options.Seed);
         var random = new Random(options.Seed);
 
-        log.WriteLine($"reading {options.DataPath}");
-        // PrivateTest is never requested, so it is never held in memory.
-        var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"], options.MaxTrainingRows ?? int.MaxValue);
-        if (!splits.TryGetValue("Training", out var train) || !splits.TryGetValue("PublicTest", out var validation))
-        {
-            throw new Fer2013FormatException($"{options.DataPath}: needs both Training and PublicTest rows.");
-        }
-        var (mean, std) = PixelStatistics(train);
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training {train.Count} rows, PublicTest {validation.Count} rows; pixel mean {mean:F4} std {std:F4}"));
-
+        var (train, validation, mean, std) = ReadSplits();
         var targets = SoftTargets(train);
         using var trainImages = ToTensor(train);
         using var validationImages = Normalise(ToTensor(validation), mean, std);
@@ -64,34 +55,18 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         CopyState(model, ema);
         using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
         log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}");
-
-        using var teacher = options.TeacherPath is { } teacherPath ? new DistillationTeacher(teacherPath, options.Threads) : null;
-        if (teacher is not null)
-        {
-            var input = teacher.Manifest.Input;
-            if (input.Height != options.TrainCrop || input.Width != options.TrainCrop || Math.Abs(input.Mean[0] * 255 - mean * 255) > 0.5 || Math.Abs(input.Std[0] * 255 - std * 255) > 0.5)
-            {
-                throw new ArgumentException($"The teacher {options.TeacherPath} expects {input.Width}x{input.Height} faces normalised with mean {input.Mean[0]} and std {input.Std[0]}; the student trains on {options.TrainCrop}x{options.TrainCrop} with {mean:F4} and {std:F4}.");
-            }
-            _teacher = $"{Path.GetFileName(options.TeacherPath)} (sha256 {teacher.Manifest.Sha256})";
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"distilling from {teacher.Manifest.Name} {teacher.Manifest.Version} (sha256 {teacher.Manifest.Sha256[..12]}): weight {options.DistillationWeight}, temperature {options.DistillationTemperature}"));
-        }
-        // Tensors, not implicit Scalars, for the loss constants: see Erase.
-        using var labelShare = tensor((float)(1 - options.DistillationWeight));
-        using var teacherShare = tensor((float)(options.DistillationWeight * options.DistillationTemperature * options.DistillationTemperature));
-        using var inverseTemperature = tensor((float)(1 / options.DistillationTemperature));
-
+        using var teacher = OpenTeacher(mean, std);
+        using var loss = new LossTerms(options);
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
+        var step = new StepContext(model, ema, shadow, teacher, loss, optimizer, trainImages, targets, mean, std, random);
+
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var plannedSteps = (long)stepsPerEpoch * options.Epochs;
         var budgetSeconds = options.Minutes * 60;
         var order = Enumerable.Range(0, train.Count).ToArray();
         var epochLog = new List<EpochLog>();
-        Dictionary<string, Tensor>? bestState = null;
-        var bestAccuracy = -1.0;
-        var bestSource = "";
-        long step = 0;
+        var best = new BestCheckpoint(options.OutputDirectory);
+        long steps = 0;
         var finished = false;
 
         for (var epoch = 1; !finished; epoch++)
@@ -99,56 +74,21 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             var epochClock = Stopwatch.StartNew();
             model.train();
             random.Shuffle(order);
-            double lossSum = 0;
-            long seen = 0, correct = 0;
-            var phases = new double[4];
-            var learningRate = 0.0;
+            var totals = new EpochTotals();
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
-                var progress = Math.Max((double)step / plannedSteps, budgetSeconds is { } b ? clock.Elapsed.TotalSeconds / b : 0);
-                if (progress >= 1 || (options.MaxSteps is { } max && step >= max))
+                var progress = Math.Max((double)steps / plannedSteps, budgetSeconds is { } b ? clock.Elapsed.TotalSeconds / b : 0);
+                if (progress >= 1 || (options.MaxSteps is { } max && steps >= max))
                 {
                     finished = true;
                     break;
                 }
-                learningRate = LearningRateAt(progress);
-                SetLearningRate(optimizer, learningRate);
-                var count = Math.Min(options.BatchSize, order.Length - start);
-                using var scope = NewDisposeScope();
-                var indices = tensor(order.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
-                var phase = Stopwatch.GetTimestamp();
-                var batch = Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random), mean, std);
-                var batchTargets = targets.index_select(0, indices);
-                if (options.MixupAlpha > 0 && count > 1)
-                {
-                    // λ as a tensor, not a Scalar: see Erase.
-                    var lambda = tensor((float)Augmentation.SampleBeta(options.MixupAlpha, random));
-                    batch = batch.roll(1, 0).lerp(batch, lambda);
-                    batchTargets = batchTargets.roll(1, 0).lerp(batchTargets, lambda);
-                }
-                phases[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
-                var logits = shadow is null ? model.forward(batch) : shadow.Forward(batch);
-                var loss = -(batchTargets * nn.functional.log_softmax(logits, 1)).sum(1).mean();
-                if (teacher is not null)
-                {
-                    var teacherTargets = teacher.Probabilities(batch, options.DistillationTemperature);
-                    var distillation = -(teacherTargets * nn.functional.log_softmax(logits.mul(inverseTemperature), 1)).sum(1).mean();
-                    loss = loss.mul(labelShare).add(distillation.mul(teacherShare));
-                }
-                phases[1] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
-                optimizer.zero_grad();
-                loss.backward();
-                shadow?.CollectGradients();
-                phases[2] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
-                optimizer.step();
-                UpdateEma(model, ema, options.EmaDecay);
-                phases[3] += Stopwatch.GetElapsedTime(phase).TotalSeconds;
-                step++;
-                lossSum += loss.item<float>() * count;
-                correct += logits.argmax(1).eq(batchTargets.argmax(1)).sum().item<long>();
-                seen += count;
+                totals.LearningRate = LearningRateAt(progress);
+                SetLearningRate(optimizer, totals.LearningRate);
+                TrainBatch(step, order.AsSpan(start, Math.Min(options.BatchSize, order.Length - start)), totals);
+                steps++;
             }
-            if (seen == 0)
+            if (totals.Seen == 0)
             {
                 break;
             }
@@ -156,30 +96,156 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
             var accuracy = Accuracy(model, validationImages, validationLabels);
             // The average lags far behind early on; measuring it before mid-training only costs time.
-            var emaAccuracy = finished || step >= plannedSteps / 2 || (budgetSeconds is { } total && clock.Elapsed.TotalSeconds >= total / 2)
+            var emaAccuracy = finished || steps >= plannedSteps / 2 || (budgetSeconds is { } total && clock.Elapsed.TotalSeconds >= total / 2)
                 ? Accuracy(ema, validationImages, validationLabels) : 0;
-            foreach (var (candidate, candidateAccuracy, source) in new[] { (model, accuracy, "model"), (ema, emaAccuracy, "ema") })
-            {
-                if (candidateAccuracy > bestAccuracy)
-                {
-                    bestAccuracy = candidateAccuracy;
-                    bestSource = $"{source}@{epoch}";
-                    DisposeState(bestState);
-                    bestState = CloneState(candidate);
-                    Directory.CreateDirectory(options.OutputDirectory);
-                    candidate.save(Path.Combine(options.OutputDirectory, CheckpointFileName));
-                }
-            }
+            best.Offer(model, accuracy, $"model@{epoch}");
+            best.Offer(ema, emaAccuracy, $"ema@{epoch}");
             var seconds = epochClock.Elapsed.TotalSeconds;
-            epochLog.Add(new EpochLog(epoch, Math.Round(lossSum / seen, 4), Math.Round((double)correct / seen, 4), Math.Round(Math.Max(accuracy, emaAccuracy), 4), Math.Round(seconds, 1)));
+            epochLog.Add(new EpochLog(epoch, Math.Round(totals.LossSum / totals.Seen, 4), Math.Round((double)totals.Correct / totals.Seen, 4),
+                Math.Round(Math.Max(accuracy, emaAccuracy), 4), Math.Round(seconds, 1)));
+            var phases = totals.PhaseSeconds;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch,3}  loss {lossSum / seen:F4}  train-acc {(double)correct / seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {learningRate:F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
+                $"epoch {epoch,3}  loss {totals.LossSum / totals.Seen:F4}  train-acc {(double)totals.Correct / totals.Seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {totals.LearningRate:F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {totals.Seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
         }
 
-        LoadState(model, bestState!);
-        DisposeState(bestState);
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {bestAccuracy:P2} from {bestSource}"));
-        return Finish(model, trainImages, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog, bestSource);
+        best.LoadInto(model);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {best.Accuracy:P2} from {best.Source}"));
+        return Finish(model, trainImages, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog, best.Source);
+    }
+
+    private (Fer2013Split Train, Fer2013Split Validation, double Mean, double Std) ReadSplits()
+    {
+        log.WriteLine($"reading {options.DataPath}");
+        // PrivateTest is never requested, so it is never held in memory.
+        var splits = Fer2013Reader.Read(options.DataPath, ["Training", "PublicTest"], options.MaxTrainingRows ?? int.MaxValue);
+        if (!splits.TryGetValue("Training", out var train) || !splits.TryGetValue("PublicTest", out var validation))
+        {
+            throw new Fer2013FormatException($"{options.DataPath}: needs both Training and PublicTest rows.");
+        }
+        var (mean, std) = PixelStatistics(train);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training {train.Count} rows, PublicTest {validation.Count} rows; pixel mean {mean:F4} std {std:F4}"));
+        return (train, validation, mean, std);
+    }
+
+    /// <summary>The distillation teacher, checked against the student's input; null without <c>--teacher</c>.</summary>
+    private DistillationTeacher? OpenTeacher(double mean, double std)
+    {
+        if (options.TeacherPath is not { } teacherPath)
+        {
+            return null;
+        }
+        var teacher = new DistillationTeacher(teacherPath, options.Threads);
+        var input = teacher.Manifest.Input;
+        if (input.Height != options.TrainCrop || input.Width != options.TrainCrop || Math.Abs(input.Mean[0] * 255 - mean * 255) > 0.5 || Math.Abs(input.Std[0] * 255 - std * 255) > 0.5)
+        {
+            teacher.Dispose();
+            throw new ArgumentException($"The teacher {options.TeacherPath} expects {input.Width}x{input.Height} faces normalised with mean {input.Mean[0]} and std {input.Std[0]}; the student trains on {options.TrainCrop}x{options.TrainCrop} with {mean:F4} and {std:F4}.");
+        }
+        _teacher = $"{Path.GetFileName(options.TeacherPath)} (sha256 {teacher.Manifest.Sha256})";
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"distilling from {teacher.Manifest.Name} {teacher.Manifest.Version} (sha256 {teacher.Manifest.Sha256[..12]}): weight {options.DistillationWeight}, temperature {options.DistillationTemperature}"));
+        return teacher;
+    }
+
+    /// <summary>One optimiser step on the Training rows <paramref name="rows"/>: augment, forward, loss, backward, step, EMA.</summary>
+    private void TrainBatch(StepContext c, ReadOnlySpan<int> rows, EpochTotals totals)
+    {
+        var count = rows.Length;
+        using var scope = NewDisposeScope();
+        var indices = tensor(rows.ToArray().Select(i => (long)i).ToArray());
+        var phase = Stopwatch.GetTimestamp();
+        var batch = Normalise(Augmentation.Augment(c.TrainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, c.Random), c.Mean, c.Std);
+        var batchTargets = c.Targets.index_select(0, indices);
+        if (options.MixupAlpha > 0 && count > 1)
+        {
+            // λ as a tensor, not a Scalar: see Erase.
+            var lambda = tensor((float)Augmentation.SampleBeta(options.MixupAlpha, c.Random));
+            batch = batch.roll(1, 0).lerp(batch, lambda);
+            batchTargets = batchTargets.roll(1, 0).lerp(batchTargets, lambda);
+        }
+        totals.PhaseSeconds[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+        var logits = c.Shadow is null ? c.Model.forward(batch) : c.Shadow.Forward(batch);
+        var loss = -(batchTargets * nn.functional.log_softmax(logits, 1)).sum(1).mean();
+        if (c.Teacher is not null)
+        {
+            var teacherTargets = c.Teacher.Probabilities(batch, options.DistillationTemperature);
+            var distillation = -(teacherTargets * nn.functional.log_softmax(logits.mul(c.Loss.InverseTemperature), 1)).sum(1).mean();
+            loss = loss.mul(c.Loss.LabelShare).add(distillation.mul(c.Loss.TeacherShare));
+        }
+        totals.PhaseSeconds[1] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+        c.Optimizer.zero_grad();
+        loss.backward();
+        c.Shadow?.CollectGradients();
+        totals.PhaseSeconds[2] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
+        c.Optimizer.step();
+        UpdateEma(c.Model, c.Ema, options.EmaDecay);
+        totals.PhaseSeconds[3] += Stopwatch.GetElapsedTime(phase).TotalSeconds;
+        totals.LossSum += loss.item<float>() * count;
+        totals.Correct += logits.argmax(1).eq(batchTargets.argmax(1)).sum().item<long>();
+        totals.Seen += count;
+    }
+
+    /// <summary>What every optimiser step of a run works with.</summary>
+    private sealed record StepContext(EmotionNet Model, EmotionNet Ema, BFloat16Shadow? Shadow, DistillationTeacher? Teacher, LossTerms Loss,
+        optim.Optimizer Optimizer, Tensor TrainImages, Tensor Targets, double Mean, double Std, Random Random);
+
+    /// <summary>The distillation loss's constants as tensors, not implicit Scalars (see Erase).</summary>
+    private sealed class LossTerms(TrainOptions options) : IDisposable
+    {
+        public Tensor LabelShare { get; } = tensor((float)(1 - options.DistillationWeight));
+        public Tensor TeacherShare { get; } = tensor((float)(options.DistillationWeight * options.DistillationTemperature * options.DistillationTemperature));
+        public Tensor InverseTemperature { get; } = tensor((float)(1 / options.DistillationTemperature));
+
+        public void Dispose()
+        {
+            LabelShare.Dispose();
+            TeacherShare.Dispose();
+            InverseTemperature.Dispose();
+        }
+    }
+
+    /// <summary>One epoch's running sums for its log line.</summary>
+    private sealed class EpochTotals
+    {
+        public double LossSum;
+        public long Seen;
+        public long Correct;
+        public double LearningRate;
+        /// <summary>Seconds in data, forward, backward and optimiser step.</summary>
+        public readonly double[] PhaseSeconds = new double[4];
+    }
+
+    /// <summary>
+    /// The best weights seen on PublicTest (model or EMA, any epoch), kept in memory and saved as the checkpoint so a
+    /// stopped run can still be exported.
+    /// </summary>
+    private sealed class BestCheckpoint(string outputDirectory)
+    {
+        private Dictionary<string, Tensor>? _state;
+
+        public double Accuracy { get; private set; } = -1;
+        public string Source { get; private set; } = "";
+
+        public void Offer(EmotionNet candidate, double accuracy, string source)
+        {
+            if (accuracy <= Accuracy)
+            {
+                return;
+            }
+            Accuracy = accuracy;
+            Source = source;
+            DisposeState(_state);
+            _state = CloneState(candidate);
+            Directory.CreateDirectory(outputDirectory);
+            candidate.save(Path.Combine(outputDirectory, CheckpointFileName));
+        }
+
+        public void LoadInto(EmotionNet model)
+        {
+            LoadState(model, _state!);
+            DisposeState(_state);
+            _state = null;
+        }
     }
 
     /// <summary>Re-exports a saved checkpoint: PublicTest metrics, temperature, both ONNX models and cards (without the training log).</summary>
