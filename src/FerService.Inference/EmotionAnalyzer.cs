@@ -21,10 +21,9 @@ public sealed class EmotionAnalyzer : IDisposable
     private readonly FaceAligner _aligner;
     private readonly bool _flipAveraging;
 
-    private EmotionAnalyzer(EmotionAnalyzerOptions options)
+    private EmotionAnalyzer(EmotionAnalyzerOptions options, DetectionOptions detection)
     {
         var sessions = new OnnxSessionFactory(Microsoft.Extensions.Options.Options.Create(options.Onnx), NullLogger<OnnxSessionFactory>.Instance);
-        var detection = options.Detection;
         _detector = new BlazeFaceDetector(sessions, detection);
         try
         {
@@ -49,8 +48,7 @@ public sealed class EmotionAnalyzer : IDisposable
     public static EmotionAnalyzer Create(EmotionAnalyzerOptions? options = null)
     {
         options ??= new EmotionAnalyzerOptions();
-        options.Detection.ResolveModelPaths();
-        return new EmotionAnalyzer(options);
+        return new EmotionAnalyzer(options, options.Detection.WithResolvedModelPaths());
     }
 
     /// <summary>The classifier's card: labels, accuracy, calibration, uncertainty threshold, intended use.</summary>

@@ -95,6 +95,16 @@ public sealed class EmotionAnalyzerTests(ITestOutputHelper output)
         Assert.Contains("no-such-card.json", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Create_RelativeModelPaths_LeavesTheCallersOptionsAsWritten()
+    {
+        var options = new EmotionAnalyzerOptions();
+        var written = (options.Detection.ModelPath, options.Detection.ProposalModelPath);
+        using var analyzer = EmotionAnalyzer.Create(options);
+        Assert.False(Path.IsPathRooted(written.ModelPath));
+        Assert.Equal(written, (options.Detection.ModelPath, options.Detection.ProposalModelPath));
+    }
+
     /// <summary>
     /// `dotnet pack`, then a console app outside the repository that references the package and nothing else analyses a
     /// photo in three lines: the package must bring its models and native libraries, and answer as the library does here.

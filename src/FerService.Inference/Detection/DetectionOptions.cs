@@ -68,4 +68,12 @@ public sealed class DetectionOptions
             ProposalModelPath = Pipeline.FerModelOptions.Resolve(ProposalModelPath);
         }
     }
+
+    /// <summary>A copy with both model paths resolved, so a caller's options stay as the caller wrote them.</summary>
+    internal DetectionOptions WithResolvedModelPaths()
+    {
+        var copy = (DetectionOptions)MemberwiseClone();
+        copy.ResolveModelPaths();
+        return copy;
+    }
 }
