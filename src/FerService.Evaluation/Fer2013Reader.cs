@@ -85,31 +85,40 @@ public static class Fer2013Reader
         return new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
     }
 
-    /// <summary>Reads the rows whose Usage is in <paramref name="usages"/> (null = every row), grouped by usage.</summary>
-    public static IReadOnlyDictionary<string, Fer2013Split> Read(string path, IReadOnlyCollection<string>? usages, int maxRowsPerUsage = int.MaxValue)
+    /// <summary>
+    /// The data lines of a CSV file (gzip or plain) after a header <paramref name="isHeader"/> accepts: blank lines skipped,
+    /// each with its 1-based line number and its 0-based data row (the row number FER2013 and FER+ files share).
+    /// </summary>
+    public static IEnumerable<(int LineNumber, int DataRow, string Line)> DataLines(string path, string expectedHeader, Func<string, bool> isHeader)
     {
         using var reader = OpenText(path);
         var header = reader.ReadLine() ?? throw new Fer2013FormatException($"{path}: the file is empty.");
-        if (!header.Trim().Equals("emotion,pixels,Usage", StringComparison.OrdinalIgnoreCase))
+        if (!isHeader(header))
         {
-            throw new Fer2013FormatException($"{path}:1: expected the header 'emotion,pixels,Usage', found '{Truncate(header)}'.");
+            throw new Fer2013FormatException($"{path}:1: expected the header '{expectedHeader}', found '{Truncate(header)}'.");
         }
+        var lineNumber = 1;
+        var dataRow = -1;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (line.Length > 0)
+            {
+                yield return (lineNumber, ++dataRow, line);
+            }
+        }
+    }
 
+    /// <summary>Reads the rows whose Usage is in <paramref name="usages"/> (null = every row), grouped by usage.</summary>
+    public static IReadOnlyDictionary<string, Fer2013Split> Read(string path, IReadOnlyCollection<string>? usages, int maxRowsPerUsage = int.MaxValue)
+    {
         var pixels = new Dictionary<string, List<byte>>(StringComparer.Ordinal);
         var labels = new Dictionary<string, List<byte>>(StringComparer.Ordinal);
         var rows = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var buffer = new byte[Fer2013Split.PixelCount];
-        var lineNumber = 1;
-        var dataRow = -1;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        foreach (var (lineNumber, dataRow, line) in DataLines(path, "emotion,pixels,Usage",
+            static header => header.Trim().Equals("emotion,pixels,Usage", StringComparison.OrdinalIgnoreCase)))
         {
-            lineNumber++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            dataRow++;
             var span = line.AsSpan().TrimEnd('\r');
             var firstComma = span.IndexOf(',');
             var lastComma = span.LastIndexOf(',');

@@ -21,23 +21,9 @@ internal static class FerPlusVotes
             byRow[split.RowNumbers[i]] = i;
         }
         var result = new float[split.Count * Fer2013Reader.ClassCount];
-        using var reader = Fer2013Reader.OpenText(path);
-        var header = reader.ReadLine() ?? throw new Fer2013FormatException($"{path}: the file is empty.");
-        if (!header.StartsWith("Usage,Image name,neutral", StringComparison.Ordinal))
+        foreach (var (lineNumber, dataRow, line) in Fer2013Reader.DataLines(path, "Usage,Image name,neutral,…",
+            static header => header.StartsWith("Usage,Image name,neutral", StringComparison.Ordinal)))
         {
-            throw new Fer2013FormatException($"{path}:1: not a FER+ votes file (header '{header}').");
-        }
-        var lineNumber = 1;
-        var dataRow = -1;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            lineNumber++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            dataRow++;
             if (!byRow.TryGetValue(dataRow, out var index))
             {
                 continue;
