@@ -4,44 +4,6 @@ using System.Text;
 
 namespace FerService.Evaluation;
 
-/// <summary>One split of FER2013: 48×48 grey faces, one byte per pixel, row-major.</summary>
-public sealed class Fer2013Split
-{
-    public const int Side = 48;
-    public const int PixelCount = Side * Side;
-
-    public Fer2013Split(string usage, byte[] pixels, byte[] labels, int[] rowNumbers)
-    {
-        Usage = usage;
-        Pixels = pixels;
-        Labels = labels;
-        RowNumbers = rowNumbers;
-    }
-
-    public string Usage { get; }
-
-    /// <summary>Count × 2,304 grey values.</summary>
-    public byte[] Pixels { get; }
-
-    /// <summary>0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral.</summary>
-    public byte[] Labels { get; }
-
-    /// <summary>Zero-based data-row position in the file (header excluded), to align FER+ votes.</summary>
-    public int[] RowNumbers { get; }
-
-    public int Count => Labels.Length;
-
-    public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(index * PixelCount, PixelCount);
-}
-
-/// <summary>Thrown for a FER2013 file that does not have the documented shape; the message names the line.</summary>
-public sealed class Fer2013FormatException : Exception
-{
-    public Fer2013FormatException(string message) : base(message) { }
-    public Fer2013FormatException() { }
-    public Fer2013FormatException(string message, Exception inner) : base(message, inner) { }
-}
-
 /// <summary>
 /// Reads the original FER2013 CSV (<c>emotion,pixels,Usage</c>), plain or gzip-compressed.
 /// Only the requested usages are kept, so a caller that never asks for PrivateTest never holds it.

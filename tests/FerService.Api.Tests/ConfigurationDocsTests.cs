@@ -38,7 +38,7 @@ public sealed partial class ConfigurationDocsTests
     private static SortedSet<string> OptionKeys()
     {
         var keys = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var assembly in new[] { typeof(DetectionOptions).Assembly, typeof(Api.Analysis.LimitsOptions).Assembly })
+        foreach (var assembly in new[] { typeof(DetectionOptions).Assembly, typeof(FerService.Serving.BatchingOptions).Assembly, typeof(Api.Analysis.LimitsOptions).Assembly })
         {
             foreach (var type in assembly.GetTypes())
             {

@@ -58,12 +58,3 @@ public sealed class LimitsOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
-
-/// <summary>Section <c>Fer:Annotation</c>.</summary>
-public sealed class AnnotationOptions
-{
-    public const string Section = "Fer:Annotation";
-
-    /// <summary>TrueType font for labels on annotated images (Debian package fonts-dejavu-core); without it only boxes are drawn.</summary>
-    public string FontPath { get; set; } = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-}

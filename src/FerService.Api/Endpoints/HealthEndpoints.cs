@@ -1,3 +1,4 @@
+using FerService.Api.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using FerService.Api.Analysis;
 using FerService.Inference.Onnx;
@@ -56,7 +57,3 @@ public static class HealthEndpoints
         }
     }
 }
-
-public sealed record HealthResponse(string Status, IReadOnlyDictionary<string, HealthEntry> Checks);
-
-public sealed record HealthEntry(string Status, string? Description, IReadOnlyDictionary<string, object> Data);

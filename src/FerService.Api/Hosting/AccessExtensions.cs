@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,25 +7,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Hosting;
-
-/// <summary>Section <c>Fer:Access</c>: optional API keys and a per-client request rate. Both off by default.</summary>
-public sealed class AccessOptions
-{
-    public const string Section = "Fer:Access";
-
-    public const string ApiKeyHeader = "X-Api-Key";
-
-    /// <summary>When not empty, every /api request needs one of these in the X-Api-Key header.</summary>
-    public IReadOnlyList<string> ApiKeys { get; set; } = [];
-
-    /// <summary>Requests per minute per API key (or per client address without keys); 0 is unlimited.</summary>
-    [Range(0, 1_000_000)]
-    public int RequestsPerMinute { get; set; }
-
-    /// <summary>Requests a client may send at once before the rate applies; 0 means RequestsPerMinute.</summary>
-    [Range(0, 1_000_000)]
-    public int Burst { get; set; }
-}
 
 /// <summary>API-key check (constant time) and a token bucket per key for the /api group; health and metrics stay open.</summary>
 internal sealed class AccessFilter : IDisposable

@@ -24,22 +24,3 @@ public sealed class UploadBudget(long capacity)
 
     public void Release(long bytes) => Interlocked.Add(ref _used, -bytes);
 }
-
-/// <summary>Thrown when an upload buffer would grow past the <see cref="UploadBudget"/>.</summary>
-public sealed class UploadBudgetExceededException : Exception
-{
-    public UploadBudgetExceededException()
-        : base("The upload memory budget is spent.")
-    {
-    }
-
-    public UploadBudgetExceededException(string message)
-        : base(message)
-    {
-    }
-
-    public UploadBudgetExceededException(string message, Exception inner)
-        : base(message, inner)
-    {
-    }
-}
