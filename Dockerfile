@@ -27,12 +27,23 @@ COPY --from=models /src/models/ models/
 COPY LICENSE THIRD-PARTY-NOTICES ./
 RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-restore -o /app
 
-# 3. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
+# 3. ffmpeg and ffprobe for video uploads, with the shared libraries they link (from the same Ubuntu release as the
+#    runtime, minus the C/C++ runtime the chiseled image already has): copied in, since that image has no apt. Paths
+#    are taken under /usr/lib, as /lib is a link to it there.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS ffmpeg
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/* \
+    && mkdir /ffmpeg && cp --parents /usr/bin/ffmpeg /usr/bin/ffprobe /ffmpeg \
+    && ldd /usr/bin/ffmpeg /usr/bin/ffprobe | awk '/=>/ {print $3}' | sed 's|^/lib/|/usr/lib/|' | sort -u \
+       | grep -vE 'libc\.so|libm\.so|libstdc\+\+|libgcc_s|ld-linux|libpthread|libdl\.|librt\.' \
+       | xargs -I{} cp --parents -L {} /ffmpeg
+
+# 4. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
 #    needs only libc/libstdc++ and SkiaSharp's NoDependencies build only libc, both of which the image has.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 COPY --from=build /app .
 COPY --from=build /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+COPY --from=ffmpeg /ffmpeg/ /
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     TMPDIR=/tmp \
     DOTNET_gcServer=1

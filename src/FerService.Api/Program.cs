@@ -3,6 +3,7 @@ using FerService.Api.Streaming;
 using FerService.Api.Hosting;
 using FerService.Api.Analysis;
 using FerService.Api.Uploads;
+using FerService.Api.Video;
 
 if (HealthProbe.IsRequested(args, out var probeUrl))
 {
@@ -19,6 +20,7 @@ builder.AddFerBackpressure();
 builder.AddFerUploads();
 builder.AddFerAccess();
 builder.AddFerStream();
+builder.AddFerVideo();
 
 var app = builder.Build();
 
@@ -29,6 +31,7 @@ app.UseFerUploads();
 app.UseFerBackpressure();
 app.MapEmotionEndpoints();
 app.MapStreamEndpoints();
+app.MapVideoEndpoints();
 app.MapHealthEndpoints();
 app.MapFerMetrics();
 

@@ -38,4 +38,17 @@ internal static class ContractMapping
 
     internal static ResponseTimings Timings(double decodeMs, double detectMs, double classifyMs, double totalMs) =>
         new(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(totalMs));
+
+    /// <summary>Tracked faces with their smoothed probabilities, as the stream and the video timeline send them.</summary>
+    internal static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, ModelManifest model)
+    {
+        var faces = new StreamFace[tracked.Count];
+        for (var i = 0; i < tracked.Count; i++)
+        {
+            var (track, face, smoothed) = tracked[i];
+            var dto = ToDtos([face with { Probabilities = smoothed }], model)[0];
+            faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion, dto.Uncertain);
+        }
+        return faces;
+    }
 }

@@ -120,7 +120,7 @@ public static class StreamEndpoints
                     try
                     {
                         var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
-                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ToStreamFaces(tracker.Update(analysis.Faces), model), null);
+                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ContractMapping.ToStreamFaces(tracker.Update(analysis.Faces), model), null);
                     }
                     catch (ImageDecodeException e)
                     {
@@ -194,17 +194,5 @@ public static class StreamEndpoints
         }
         while (!received.EndOfMessage);
         return (length, tooLarge, false);
-    }
-
-    private static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, ModelManifest model)
-    {
-        var faces = new StreamFace[tracked.Count];
-        for (var i = 0; i < tracked.Count; i++)
-        {
-            var (track, face, smoothed) = tracked[i];
-            var dto = ContractMapping.ToDtos([face with { Probabilities = smoothed }], model)[0];
-            faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion, dto.Uncertain);
-        }
-        return faces;
     }
 }

@@ -1,0 +1,69 @@
+using FerService.Api.Contracts;
+using FerService.Inference.Classification;
+using FerService.Serving.Video;
+
+namespace FerService.Api.Video;
+
+/// <summary>Gathers a video's analysed frames into one timeline per track and the summary of each.</summary>
+internal sealed class VideoTimeline(ModelManifest model)
+{
+    private readonly Dictionary<int, List<(VideoSample Sample, float[] Raw)>> _tracks = [];
+    private int _frames;
+
+    public void Add(VideoFrame frame, IReadOnlyList<StreamFace> faces)
+    {
+        _frames++;
+        for (var i = 0; i < faces.Count; i++)
+        {
+            var face = faces[i];
+            if (!_tracks.TryGetValue(face.Track, out var samples))
+            {
+                _tracks[face.Track] = samples = [];
+            }
+            samples.Add((new VideoSample(Math.Round(frame.Seconds, 3), face.Box, face.Emotions, face.DominantEmotion, face.Uncertain),
+                frame.Faces[i].Face.Probabilities));
+        }
+    }
+
+    public VideoResponse ToResponse(VideoInfo info, double fps, double totalMs)
+    {
+        var labels = model.Labels;
+        var tracks = new List<VideoTrack>(_tracks.Count);
+        foreach (var (id, samples) in _tracks.OrderBy(t => t.Key))
+        {
+            var share = new Dictionary<string, float>(labels.Count);
+            var mean = new Dictionary<string, float>(labels.Count);
+            var sums = new double[labels.Count];
+            var dominant = new int[labels.Count];
+            foreach (var (sample, raw) in samples)
+            {
+                dominant[IndexOf(labels, sample.DominantEmotion)]++;
+                for (var c = 0; c < sums.Length; c++)
+                {
+                    sums[c] += raw[c];
+                }
+            }
+            for (var c = 0; c < labels.Count; c++)
+            {
+                share[labels[c]] = MathF.Round((float)dominant[c] / samples.Count, 4);
+                mean[labels[c]] = MathF.Round((float)(sums[c] / samples.Count), 4);
+            }
+            tracks.Add(new VideoTrack(id, samples[0].Sample.Seconds, samples[^1].Sample.Seconds, samples.ConvertAll(s => s.Sample), share, mean));
+        }
+        return new VideoResponse(new ModelSummary(model.Name, model.Version, labels),
+            new VideoSummary(info.Container, info.Codec, info.Width, info.Height, Math.Round(info.DurationSeconds, 3), fps, _frames),
+            tracks, Math.Round(totalMs, 1));
+    }
+
+    private static int IndexOf(IReadOnlyList<string> labels, string label)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (labels[i] == label)
+            {
+                return i;
+            }
+        }
+        throw new ArgumentException($"'{label}' is not one of the model's labels.", nameof(label));
+    }
+}

@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+using FerService.Inference.Imaging;
+using FerService.Inference.Pipeline;
+
+namespace FerService.Serving.Video;
+
+/// <summary>
+/// A video's sampled frames through the image pipeline (detect, align, batched classify) and one <see cref="FaceTracker"/>,
+/// so a person keeps one track id from frame to frame, as on the stream WebSocket.
+/// </summary>
+public sealed class VideoAnalyzer(FfmpegVideo ffmpeg, EmotionPipeline pipeline)
+{
+    public bool IsAvailable => ffmpeg.IsAvailable;
+
+    /// <summary>Sniffs the container and asks ffprobe for the stream's size and duration.</summary>
+    /// <exception cref="VideoException">Not a video container (NotVideo), unreadable (Corrupt), no ffmpeg (Unavailable).</exception>
+    public async Task<VideoInfo> ProbeAsync(string path, CancellationToken cancellationToken)
+    {
+        var head = new byte[VideoSniffer.HeaderLength];
+        int read;
+        using (var file = File.OpenRead(path))
+        {
+            read = await file.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+        var container = VideoSniffer.Detect(head.AsSpan(0, read))
+            ?? throw new VideoException(VideoErrorKind.NotVideo, "Not a video: the content is none of MP4, MOV, WebM/Matroska, AVI, Ogg, FLV or MPEG-PS.");
+        return await ffmpeg.ProbeAsync(path, container, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The frames sampled at <paramref name="fps"/>, analysed in order; a frame the decoder rejects is skipped.</summary>
+    public async IAsyncEnumerable<VideoFrame> AnalyzeAsync(string path, double fps, int maxSide, AnalysisRequest request, FaceTracker tracker,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var index = 0;
+        await foreach (var bytes in ffmpeg.FramesAsync(path, fps, maxSide, cancellationToken).ConfigureAwait(false))
+        {
+            ImageAnalysis analysis;
+            try
+            {
+                analysis = await pipeline.AnalyzeAsync(bytes, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ImageDecodeException)
+            {
+                index++;
+                continue;
+            }
+            yield return new VideoFrame(index, index / fps, analysis.Width, analysis.Height, tracker.Update(analysis.Faces));
+            index++;
+        }
+    }
+}

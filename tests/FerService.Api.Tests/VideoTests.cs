@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FerService.Serving.Video;
+using FerService.Tests.Shared;
+using SkiaSharp;
+
+namespace FerService.Api.Tests;
+
+/// <summary>Needs ffmpeg and ffprobe (CI installs them), and with <c>Data</c> also FER2013; skipped with a message otherwise.</summary>
+internal sealed class VideoFactAttribute : FactAttribute
+{
+    public VideoFactAttribute(bool data = false)
+    {
+        if (!new FfmpegVideo().IsAvailable)
+        {
+            Skip = "ffmpeg/ffprobe are missing (apt-get install ffmpeg); .ci/run installs them.";
+        }
+        else if (data && TestPaths.Fer2013 is null)
+        {
+            Skip = TestPaths.MissingDataMessage;
+        }
+    }
+}
+
+public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFactory>, IDisposable
+{
+    private const int Width = 640, Height = 480, SourceFps = 10;
+    private readonly string _directory = Directory.CreateTempSubdirectory("fer-video-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, true);
+
+    /// <summary>
+    /// Two PublicTest faces move through a 6-second clip; the left one changes from a happy face to a surprised one at 3 s,
+    /// in place. The answer holds one track per face over the whole clip, and the left track's timeline shows the change.
+    /// </summary>
+    [VideoFact(data: true)]
+    public async Task PostVideo_TwoMovingFacesWithAnExpressionChange_OneTrackEachAndTheChangeInTheTimeline()
+    {
+        var client = factory.CreateClient();
+        var happy = await ConfidentFaceAsync(client, "happy");
+        var surprise = await ConfidentFaceAsync(client, "surprise");
+        var other = await ConfidentFaceAsync(client, "neutral");
+        var video = Encode("faces.mp4", seconds: 6, (frame, canvas) =>
+        {
+            var t = (double)frame / SourceFps;
+            Draw(canvas, t < 3 ? happy : surprise, (float)(60 + 15 * t), 140, 170);
+            Draw(canvas, other, 420, (float)(60 + 20 * t), 150);
+        });
+
+        var response = await client.PostAsync("/api/emotions/video", Upload(video));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(12, body.GetProperty("video").GetProperty("frames").GetInt32());
+        var tracks = body.GetProperty("tracks").EnumerateArray().ToArray();
+        Assert.Equal(2, tracks.Length);
+        var left = tracks.Single(t => t.GetProperty("samples")[0].GetProperty("box").GetProperty("x").GetDouble() < Width / 2);
+        var right = tracks.Single(t => t.GetProperty("samples")[0].GetProperty("box").GetProperty("x").GetDouble() >= Width / 2);
+        Assert.All(tracks, t => Assert.True(t.GetProperty("samples").GetArrayLength() >= 11, "a face lost its track"));
+        var labels = left.GetProperty("samples").EnumerateArray().Select(s => s.GetProperty("dominantEmotion").GetString()).ToArray();
+        Assert.All(labels[..5], label => Assert.Equal("happy", label));
+        Assert.All(labels[^3..], label => Assert.Equal("surprise", label));
+        Assert.True(left.GetProperty("dominantShare").GetProperty("happy").GetDouble() >= 0.4);
+        Assert.True(right.GetProperty("dominantShare").GetProperty("neutral").GetDouble() >= 0.5);
+    }
+
+    [VideoFact]
+    public async Task PostVideo_AcceptNdjson_StreamsOneLinePerFrameThenTheResult()
+    {
+        var video = Encode("blank.webm", seconds: 2, (_, _) => { }, codec: "libvpx");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/emotions/video?fps=2") { Content = Upload(video, "video/webm") };
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+
+        var response = await factory.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement).ToArray();
+        Assert.Equal(["frame", "frame", "frame", "frame", "result"], lines.Select(l => l.GetProperty("type").GetString()));
+        Assert.Equal("matroska/webm", lines[^1].GetProperty("result").GetProperty("video").GetProperty("container").GetString());
+        Assert.Equal(4, lines[^1].GetProperty("result").GetProperty("video").GetProperty("frames").GetInt32());
+    }
+
+    [VideoFact]
+    public async Task PostVideo_NotAVideo_Returns415()
+    {
+        var response = await factory.CreateClient().PostAsync("/api/emotions/video", Upload(Http.Png(64), "video/mp4"));
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "Not a video");
+    }
+
+    [VideoFact]
+    public async Task PostVideo_Truncated_Returns422()
+    {
+        var video = File.ReadAllBytes(Encode("whole.mp4", seconds: 2, (_, _) => { }));
+        var response = await factory.CreateClient().PostAsync("/api/emotions/video", Upload(video[..(video.Length / 3)]));
+        await AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "mp4");
+    }
+
+    [VideoFact]
+    public async Task PostVideo_LongerThanMaxDuration_Returns413()
+    {
+        using var shortLimit = new FerApiFactory(("Fer:Video:MaxDuration", "00:00:02"));
+        var video = Encode("long.mp4", seconds: 3, (_, _) => { });
+        var response = await shortLimit.CreateClient().PostAsync("/api/emotions/video", Upload(video));
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "at most 2 s");
+    }
+
+    [Fact]
+    public async Task PostVideo_NoFfmpeg_Returns503AndReadinessSaysVideoIsUnavailable()
+    {
+        using var without = new FerApiFactory(("Fer:Video:FfmpegPath", "/nonexistent/ffmpeg"));
+        var client = without.CreateClient();
+        var response = await client.PostAsync("/api/emotions/video", Upload(Http.Png(64)));
+        await AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "apt-get install ffmpeg");
+        var ready = await client.GetFromJsonAsync<JsonElement>("/health/ready");
+        Assert.False(ready.GetProperty("checks").GetProperty("models").GetProperty("data").GetProperty("video").GetBoolean());
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string detail)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    private static MultipartFormDataContent Upload(string path, string contentType = "video/mp4") => Upload(File.ReadAllBytes(path), contentType);
+
+    private static MultipartFormDataContent Upload(byte[] bytes, string contentType = "video/mp4") =>
+        Http.Multipart(("video", "clip", bytes, contentType));
+
+    /// <summary>A PublicTest face the service labels <paramref name="label"/> at ≥ 0.8 when shown alone at 170 px.</summary>
+    private static async Task<SKBitmap> ConfidentFaceAsync(HttpClient client, string label)
+    {
+        var rows = PublicTest.Rows;
+        var wanted = Array.IndexOf(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"], label);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows.Labels[i] != wanted)
+            {
+                continue;
+            }
+            var face = Face(rows, i);
+            using var scene = new SKBitmap(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+            using (var canvas = new SKCanvas(scene))
+            {
+                canvas.Clear(SKColors.Gray);
+                Draw(canvas, face, 200, 150, 170);
+            }
+            using var png = scene.Encode(SKEncodedImageFormat.Png, 100);
+            var answer = await client.PostAsync("/api/emotions", Http.Multipart(("image", "scene.png", png.ToArray(), "image/png")));
+            var faces = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("images")[0].GetProperty("faces");
+            if (faces.GetArrayLength() == 1 && faces[0].GetProperty("dominantEmotion").GetString() == label
+                && faces[0].GetProperty("emotions").GetProperty(label).GetDouble() >= 0.8)
+            {
+                return face;
+            }
+            face.Dispose();
+        }
+        throw new InvalidOperationException($"No PublicTest face is labelled {label} with confidence.");
+    }
+
+    private static SKBitmap Face(FerService.Evaluation.Fer2013Split rows, int index)
+    {
+        var face = new SKBitmap(48, 48, SKColorType.Gray8, SKAlphaType.Opaque);
+        rows.Pixels.AsSpan(index * 48 * 48, 48 * 48).CopyTo(face.GetPixelSpan());
+        return face;
+    }
+
+    private static void Draw(SKCanvas canvas, SKBitmap face, float x, float y, float side)
+    {
+        using var image = SKImage.FromBitmap(face);
+        canvas.DrawImage(image, new SKRect(x, y, x + side, y + side), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
+    }
+
+    /// <summary>Frames drawn on a grey 640×480 canvas, piped as raw RGBA into ffmpeg and encoded at 10 frames per second.</summary>
+    private string Encode(string name, int seconds, Action<int, SKCanvas> draw, string codec = "libx264")
+    {
+        var path = Path.Combine(_directory, name);
+        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", $"{Width}x{Height}", "-r", $"{SourceFps}",
+            "-i", "pipe:0", "-c:v", codec, "-pix_fmt", "yuv420p", path })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        using var bitmap = new SKBitmap(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        using (var input = process.StandardInput.BaseStream)
+        {
+            for (var frame = 0; frame < seconds * SourceFps; frame++)
+            {
+                using (var canvas = new SKCanvas(bitmap))
+                {
+                    canvas.Clear(SKColors.Gray);
+                    draw(frame, canvas);
+                }
+                input.Write(bitmap.GetPixelSpan());
+            }
+        }
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"ffmpeg could not encode the test video: {errors.Result}");
+        return path;
+    }
+}
