@@ -3,14 +3,19 @@ using Microsoft.Playwright;
 
 namespace FerService.Api.Tests;
 
-/// <summary>Needs Debian's chromium (CI installs it); skipped with a message where it is absent.</summary>
+/// <summary>Needs Debian's chromium and FER2013 (CI has both); skipped with a message where one is absent.</summary>
 internal sealed class BrowserFactAttribute : FactAttribute
 {
     public const string Chromium = "/usr/bin/chromium";
 
-    public BrowserFactAttribute()
+    /// <param name="video">The test also needs ffmpeg and ffprobe.</param>
+    public BrowserFactAttribute(bool video = false)
     {
-        if (!File.Exists(Chromium))
+        if (video && !new FerService.Serving.Video.FfmpegVideo().IsAvailable)
+        {
+            Skip = "ffmpeg/ffprobe are missing (apt-get install ffmpeg); .ci/run installs them.";
+        }
+        else if (!File.Exists(Chromium))
         {
             Skip = $"{Chromium} is missing (apt-get install chromium); .ci/run installs it.";
         }
@@ -26,6 +31,15 @@ public sealed class BrowserTests
 {
     private static readonly string Screenshots = Path.Combine(TestPaths.RepositoryRoot, "artifacts", "screenshots");
 
+    /// <summary>Debian's chromium, headless, with extra command-line switches.</summary>
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright, params string[] switches) =>
+        playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = BrowserFactAttribute.Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", .. switches],
+        });
+
     [BrowserFact]
     public async Task Page_UploadSceneWithFaces_DrawsBoxesLabelsAndProbabilityBars()
     {
@@ -34,12 +48,7 @@ public sealed class BrowserTests
         var scene = SceneBuilder.Build(PublicTest.Rows, [10, 200, 3000], new Random(6));
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = BrowserFactAttribute.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         var failedRequests = new List<string>();
         page.RequestFailed += (_, request) => failedRequests.Add(request.Url);
@@ -119,12 +128,8 @@ public sealed class BrowserTests
         try
         {
             using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = BrowserFactAttribute.Chromium,
-                Headless = true,
-                Args = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", $"--use-file-for-fake-video-capture={video}"],
-            });
+            await using var browser = await LaunchAsync(playwright,
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", $"--use-file-for-fake-video-capture={video}");
             var context = await browser.NewContextAsync();
             await context.GrantPermissionsAsync(["camera"], new() { Origin = address.ToString().TrimEnd('/') });
             var page = await context.NewPageAsync();
@@ -145,6 +150,55 @@ public sealed class BrowserTests
         finally
         {
             File.Delete(video);
+        }
+    }
+
+    /// <summary>
+    /// A WebM clip of two PublicTest faces picked in the page: the progress bar runs, one SVG timeline per face appears,
+    /// and a click three quarters along a chart seeks the video there.
+    /// </summary>
+    [BrowserFact(video: true)]
+    public async Task Page_VideoFile_ShowsATimelineChartPerFaceThatSeeksTheVideo()
+    {
+        using var factory = FerApiFactory.OnKestrel();
+        var address = factory.CreateClient().BaseAddress!;
+        var directory = Directory.CreateTempSubdirectory("fer-page-video-").FullName;
+        try
+        {
+            using var first = TestVideos.Face(PublicTest.Rows, 10);
+            using var second = TestVideos.Face(PublicTest.Rows, 200);
+            var clip = TestVideos.Encode(directory, "two-faces.webm", seconds: 4, (frame, canvas) =>
+            {
+                TestVideos.Draw(canvas, first, 60 + 4 * frame, 140, 170);
+                TestVideos.Draw(canvas, second, 400, 80 + 3 * frame, 160);
+            }, codec: "libvpx");
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await LaunchAsync(playwright);
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(address.ToString());
+            await page.SetInputFilesAsync("#video-input", clip);
+            await page.WaitForSelectorAsync("#video-charts .timeline svg", new() { Timeout = 60_000 });
+
+            Assert.Equal(2, await page.Locator("#video-charts .timeline svg").CountAsync());
+            Assert.Equal(14, await page.Locator("#video-charts polyline").CountAsync());
+            Assert.Matches(@"^8 frames at 2 fps, 2 face track\(s\)", await page.TextContentAsync("#video-status"));
+            Assert.Matches(@"^Face 1: 0\.0–3\.5 s, mostly (angry|disgust|fear|happy|sad|surprise|neutral)", await page.TextContentAsync("#video-charts .timeline h3"));
+
+            await page.WaitForFunctionAsync("() => document.getElementById('video-player').duration > 0", null, new() { Timeout = 30_000 });
+            var chart = page.Locator("#video-charts .timeline svg").First;
+            var box = (await chart.BoundingBoxAsync())!;
+            // The plot spans viewBox x 34..592 of 600; three quarters of the way along it is 3 s of the 4-s clip.
+            await chart.ClickAsync(new() { Position = new() { X = box.Width * (34 + 0.75f * 558) / 600, Y = box.Height / 2 } });
+            var seconds = await page.EvaluateAsync<double>("() => document.getElementById('video-player').currentTime");
+            Assert.InRange(seconds, 2.8, 3.2);
+
+            Directory.CreateDirectory(Screenshots);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "video.png"), FullPage = true });
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -26,7 +25,7 @@ internal sealed class VideoFactAttribute : FactAttribute
 
 public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFactory>, IDisposable
 {
-    private const int Width = 640, Height = 480, SourceFps = 10;
+    private const int Width = TestVideos.Width, Height = TestVideos.Height;
     private readonly string _directory = Directory.CreateTempSubdirectory("fer-video-test-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, true);
@@ -42,11 +41,11 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
         var happy = await ConfidentFaceAsync(client, "happy");
         var surprise = await ConfidentFaceAsync(client, "surprise");
         var other = await ConfidentFaceAsync(client, "neutral");
-        var video = Encode("faces.mp4", seconds: 6, (frame, canvas) =>
+        var video = TestVideos.Encode(_directory, "faces.mp4", seconds: 6, (frame, canvas) =>
         {
-            var t = (double)frame / SourceFps;
-            Draw(canvas, t < 3 ? happy : surprise, (float)(60 + 15 * t), 140, 170);
-            Draw(canvas, other, 420, (float)(60 + 20 * t), 150);
+            var t = (double)frame / TestVideos.SourceFps;
+            TestVideos.Draw(canvas, t < 3 ? happy : surprise, (float)(60 + 15 * t), 140, 170);
+            TestVideos.Draw(canvas, other, 420, (float)(60 + 20 * t), 150);
         });
 
         var response = await client.PostAsync("/api/emotions/video", Upload(video));
@@ -69,7 +68,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [VideoFact]
     public async Task PostVideo_AcceptNdjson_StreamsOneLinePerFrameThenTheResult()
     {
-        var video = Encode("blank.webm", seconds: 2, (_, _) => { }, codec: "libvpx");
+        var video = TestVideos.Encode(_directory, "blank.webm", seconds: 2, (_, _) => { }, codec: "libvpx");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/emotions/video?fps=2") { Content = Upload(video, "video/webm") };
         request.Headers.Accept.ParseAdd("application/x-ndjson");
 
@@ -94,7 +93,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [VideoFact]
     public async Task PostVideo_Truncated_Returns422()
     {
-        var video = File.ReadAllBytes(Encode("whole.mp4", seconds: 2, (_, _) => { }));
+        var video = File.ReadAllBytes(TestVideos.Encode(_directory, "whole.mp4", seconds: 2, (_, _) => { }));
         var response = await factory.CreateClient().PostAsync("/api/emotions/video", Upload(video[..(video.Length / 3)]));
         await AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "mp4");
     }
@@ -103,7 +102,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     public async Task PostVideo_LongerThanMaxDuration_Returns413()
     {
         using var shortLimit = new FerApiFactory(("Fer:Video:MaxDuration", "00:00:02"));
-        var video = Encode("long.mp4", seconds: 3, (_, _) => { });
+        var video = TestVideos.Encode(_directory, "long.mp4", seconds: 3, (_, _) => { });
         var response = await shortLimit.CreateClient().PostAsync("/api/emotions/video", Upload(video));
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "at most 2 s");
     }
@@ -143,12 +142,12 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
             {
                 continue;
             }
-            var face = Face(rows, i);
+            var face = TestVideos.Face(rows, i);
             using var scene = new SKBitmap(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul);
             using (var canvas = new SKCanvas(scene))
             {
                 canvas.Clear(SKColors.Gray);
-                Draw(canvas, face, 200, 150, 170);
+                TestVideos.Draw(canvas, face, 200, 150, 170);
             }
             using var png = scene.Encode(SKEncodedImageFormat.Png, 100);
             var answer = await client.PostAsync("/api/emotions", Http.Multipart(("image", "scene.png", png.ToArray(), "image/png")));
@@ -161,48 +160,5 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
             face.Dispose();
         }
         throw new InvalidOperationException($"No PublicTest face is labelled {label} with confidence.");
-    }
-
-    private static SKBitmap Face(FerService.Evaluation.Fer2013Split rows, int index)
-    {
-        var face = new SKBitmap(48, 48, SKColorType.Gray8, SKAlphaType.Opaque);
-        rows.Pixels.AsSpan(index * 48 * 48, 48 * 48).CopyTo(face.GetPixelSpan());
-        return face;
-    }
-
-    private static void Draw(SKCanvas canvas, SKBitmap face, float x, float y, float side)
-    {
-        using var image = SKImage.FromBitmap(face);
-        canvas.DrawImage(image, new SKRect(x, y, x + side, y + side), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
-    }
-
-    /// <summary>Frames drawn on a grey 640×480 canvas, piped as raw RGBA into ffmpeg and encoded at 10 frames per second.</summary>
-    private string Encode(string name, int seconds, Action<int, SKCanvas> draw, string codec = "libx264")
-    {
-        var path = Path.Combine(_directory, name);
-        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", $"{Width}x{Height}", "-r", $"{SourceFps}",
-            "-i", "pipe:0", "-c:v", codec, "-pix_fmt", "yuv420p", path })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        using var bitmap = new SKBitmap(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        using (var input = process.StandardInput.BaseStream)
-        {
-            for (var frame = 0; frame < seconds * SourceFps; frame++)
-            {
-                using (var canvas = new SKCanvas(bitmap))
-                {
-                    canvas.Clear(SKColors.Gray);
-                    draw(frame, canvas);
-                }
-                input.Write(bitmap.GetPixelSpan());
-            }
-        }
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"ffmpeg could not encode the test video: {errors.Result}");
-        return path;
     }
 }

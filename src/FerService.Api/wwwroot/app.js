@@ -180,3 +180,123 @@ document.getElementById("camera").addEventListener("click", async event => {
     stopCamera(button);
   }
 });
+
+// Video files: POST /api/emotions/video with Accept: application/x-ndjson, so a frame line arrives per analysed frame
+// (the progress bar) and the whole timeline last; then one SVG chart per face track, which seeks the video on click.
+const svgNs = "http://www.w3.org/2000/svg";
+
+function svg(name, attributes) {
+  const element = document.createElementNS(svgNs, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+  return element;
+}
+
+function timelineChart(track, duration, player) {
+  const width = 600, height = 150, left = 34, right = 8, top = 8, bottom = 22;
+  const x = seconds => left + (width - left - right) * (duration > 0 ? seconds / duration : 0);
+  const y = probability => top + (height - top - bottom) * (1 - probability);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `emotions of face ${track.track} over time` });
+  for (const p of [0, 0.5, 1]) {
+    chart.append(svg("line", { x1: left, x2: width - right, y1: y(p), y2: y(p), stroke: "#e6e9f2" }));
+    const label = svg("text", { x: left - 4, y: y(p) + 4, "text-anchor": "end", "font-size": 10, fill: "#59627a" });
+    label.textContent = `${p * 100}%`;
+    chart.append(label);
+  }
+  for (const [t, anchor] of [[0, "start"], [duration / 2, "middle"], [duration, "end"]]) {
+    const label = svg("text", { x: x(t), y: height - 6, "text-anchor": anchor, "font-size": 10, fill: "#59627a" });
+    label.textContent = `${t.toFixed(1)} s`;
+    chart.append(label);
+  }
+  for (const emotion of Object.keys(colours)) {
+    const points = track.samples.map(sample => `${x(sample.seconds).toFixed(1)},${y(sample.emotions[emotion]).toFixed(1)}`).join(" ");
+    chart.append(svg("polyline", { points, fill: "none", stroke: colours[emotion], "stroke-width": 2, "data-emotion": emotion }));
+  }
+  const cursor = svg("line", { x1: x(0), x2: x(0), y1: top, y2: height - bottom, stroke: "#1d2330", "stroke-dasharray": "3 3" });
+  chart.append(cursor);
+  player.addEventListener("timeupdate", () => { cursor.setAttribute("x1", x(player.currentTime)); cursor.setAttribute("x2", x(player.currentTime)); });
+  chart.addEventListener("click", event => {
+    const box = chart.getBoundingClientRect();
+    const seconds = ((event.clientX - box.left) / box.width * width - left) / (width - left - right) * duration;
+    player.currentTime = Math.max(0, Math.min(duration, seconds));
+  });
+  return chart;
+}
+
+function showTimeline(result, player) {
+  const charts = document.getElementById("video-charts");
+  charts.replaceChildren();
+  const legend = document.createElement("p");
+  legend.className = "legend";
+  for (const [emotion, colour] of Object.entries(colours)) {
+    const item = document.createElement("span");
+    const swatch = document.createElement("i");
+    swatch.style.background = colour;
+    item.append(swatch, emotion);
+    legend.append(item);
+  }
+  charts.append(legend);
+  if (result.tracks.length === 0) charts.append("No face was found in the sampled frames.");
+  for (const track of result.tracks) {
+    const figure = document.createElement("figure");
+    figure.className = "timeline";
+    const title = document.createElement("h3");
+    const [top, share] = Object.entries(track.dominantShare).sort((a, b) => b[1] - a[1])[0];
+    title.textContent = `Face ${track.track}: ${track.firstSeconds.toFixed(1)}–${track.lastSeconds.toFixed(1)} s, mostly ${top} (${(share * 100).toFixed(0)}% of the time)`;
+    figure.append(title, timelineChart(track, result.video.durationSeconds, player));
+    charts.append(figure);
+  }
+}
+
+async function analyseVideo(file) {
+  const status = document.getElementById("video-status");
+  const progress = document.getElementById("video-progress");
+  const player = document.getElementById("video-player");
+  status.className = "";
+  status.textContent = `Analysing ${file.name}…`;
+  progress.hidden = false;
+  progress.value = 0;
+  document.getElementById("video-result").hidden = false;
+  player.src = URL.createObjectURL(file);
+  document.getElementById("video-charts").replaceChildren();
+  const form = new FormData();
+  form.append("video", file, file.name);
+  try {
+    const response = await fetch("/api/emotions/video", { method: "POST", body: form, headers: { Accept: "application/x-ndjson" } });
+    if (!response.ok) {
+      const problem = await response.json();
+      throw new Error(problem.detail || problem.title || `HTTP ${response.status}`);
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        if (line.type === "frame") {
+          progress.value = line.durationSeconds > 0 ? Math.min(1, line.seconds / line.durationSeconds) : 0;
+          status.textContent = `${line.seconds.toFixed(1)} s of ${line.durationSeconds.toFixed(1)} s analysed`;
+        } else if (line.type === "result") {
+          progress.value = 1;
+          const video = line.result.video;
+          status.textContent = `${video.frames} frames at ${video.sampledFps} fps, ${line.result.tracks.length} face track(s), ${(line.result.totalMs / 1000).toFixed(1)} s`;
+          showTimeline(line.result, player);
+        } else if (line.type === "error") {
+          throw new Error(line.error.detail || line.error.title);
+        }
+      }
+    }
+  } catch (error) {
+    status.textContent = error.message;
+    status.className = "error";
+  } finally {
+    progress.hidden = true;
+  }
+}
+
+document.getElementById("video-input").addEventListener("change", event => {
+  if (event.target.files.length > 0) analyseVideo(event.target.files[0]);
+});
