@@ -16,7 +16,9 @@ internal sealed record MacroSettings
 {
     public int Seconds { get; init; } = 15;
     public IReadOnlyList<int> Concurrency { get; init; } = [1, 4, 8, 16];
-    public int Images { get; init; } = 16;
+    public int Images { get; init; } = 20;
+    /// <summary>"mixed": 640×480 to 1280×720 JPEGs with 0–4 faces of 48–250 px; "vga": the earlier 640×480 set with 1–4 faces of 64–200 px.</summary>
+    public string Scenes { get; init; } = "mixed";
     public string? ServiceDll { get; init; }
     public int Port { get; init; } = 18090;
     public bool Bare { get; init; } = true;
@@ -39,6 +41,7 @@ internal sealed record MacroSettings
                 case "--seconds": settings = settings with { Seconds = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--concurrency": settings = settings with { Concurrency = [.. value.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] }; break;
                 case "--images": settings = settings with { Images = int.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--scenes": settings = settings with { Scenes = value is "mixed" or "vga" ? value : throw new ArgumentException("--scenes must be mixed or vga.") }; break;
                 case "--service": settings = settings with { ServiceDll = value }; break;
                 case "--port": settings = settings with { Port = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--bare": settings = settings with { Bare = bool.Parse(value) }; break;
@@ -103,9 +106,10 @@ internal static class MacroBenchmark
     {
         Directory.CreateDirectory(settings.OutputDirectory);
         var duration = TimeSpan.FromSeconds(settings.Seconds);
-        var scenes = Scenes.Build(settings.Images);
+        var scenes = settings.Scenes == "mixed" ? Scenes.BuildMixed(settings.Images) : Scenes.Build(settings.Images);
         var pasted = scenes.Sum(s => s.Faces.Count);
-        Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} scenes {Scenes.Width}x{Scenes.Height} JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
+        var sizes = string.Join(", ", scenes.Select(s => $"{s.Width}x{s.Height}").Distinct());
+        Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} {settings.Scenes} scenes ({sizes}) JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
         Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}"
             + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
@@ -210,7 +214,7 @@ internal static class MacroBenchmark
         var report = new
         {
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
-            settings = new { settings.Seconds, settings.Images, settings.LoadClient, settings.ExtraServiceArguments, settings.Pipeline },
+            settings = new { settings.Seconds, settings.Images, settings.Scenes, settings.LoadClient, settings.ExtraServiceArguments, settings.Pipeline },
             bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution(), cpuMsPerImage = b.Cpu.OwnMsPerImage, cpuIdleShare = b.Cpu.IdleShare }),
             service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak, cpuMsPerImage = s.Cpu.ServiceMsPerImage, clientCpuMsPerImage = s.Cpu.OwnMsPerImage, cpuIdleShare = s.Cpu.IdleShare }),
             batching,
@@ -381,7 +385,10 @@ internal sealed record StageTimes(int Faces, double TotalMs, AnalysisTimings Tim
 {
     private double WaitMs => TotalMs - Timings.DecodeMs - Timings.DetectMs - Timings.ClassifyMs;
 
-    /// <summary>p50/p99 of each stage, and of the whole request by number of faces: which part makes the tail.</summary>
+    /// <summary>
+    /// Mean and p50/p99 of each stage, and of the whole request by number of faces: where the time goes and which part
+    /// makes the tail. At c=1 a stage's mean is its CPU time per image (each stage runs on one thread, nothing waits).
+    /// </summary>
     public static string Summary(IReadOnlyList<StageTimes> all)
     {
         static string Percentiles(IEnumerable<double> values)
@@ -390,7 +397,8 @@ internal sealed record StageTimes(int Faces, double TotalMs, AnalysisTimings Tim
             return Invariant($"{LevelResult.Percentile(sorted, 50):F0}/{LevelResult.Percentile(sorted, 99):F0}");
         }
         var byFaces = string.Join(' ', all.GroupBy(s => s.Faces).OrderBy(g => g.Key).Select(g => $"{g.Key}:{Percentiles(g.Select(s => s.TotalMs))}"));
-        return $"p50/p99 ms: worker wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
+        return Invariant($"mean ms: decode {all.Average(s => s.Timings.DecodeMs):F1}, detect {all.Average(s => s.Timings.DetectMs):F1}, classify {all.Average(s => s.Timings.ClassifyMs):F1}; ")
+            + $"p50/p99 ms: worker wait {Percentiles(all.Select(s => s.WaitMs))}, decode {Percentiles(all.Select(s => s.Timings.DecodeMs))}, "
             + $"detect {Percentiles(all.Select(s => s.Timings.DetectMs))}, classify {Percentiles(all.Select(s => s.Timings.ClassifyMs))}; by faces {byFaces}";
     }
 }

@@ -4,7 +4,7 @@ using SkiaSharp;
 
 namespace FerService.Benchmarks;
 
-/// <summary>The fixed benchmark inputs: 640×480 JPEG scenes with 1–4 FER2013 PublicTest faces, and crops for the classifier.</summary>
+/// <summary>The fixed benchmark inputs: JPEG scenes of FER2013 PublicTest faces (mixed sizes, or the earlier 640×480 set), and crops for the classifier.</summary>
 internal static class Scenes
 {
     public const int Width = 640;
@@ -36,6 +36,28 @@ internal static class Scenes
                 rows[f] = random.Next(Split.Count);
             }
             scenes.Add(SceneBuilder.Build(Split, rows, random, Width, Height, 64, 200, SKEncodedImageFormat.Jpeg));
+        }
+        return scenes;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> mixed scenes, as users send photos: 640×480, 800×600, 1024×768 and 1280×720 in turn, 0–4
+    /// faces (scene i holds i % 5) of 48–250 px, JPEG quality 92.
+    /// </summary>
+    public static IReadOnlyList<Scene> BuildMixed(int count)
+    {
+        (int Width, int Height)[] sizes = [(640, 480), (800, 600), (1024, 768), (1280, 720)];
+        var random = new Random(Seed);
+        var scenes = new List<Scene>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var rows = new int[i % 5];
+            for (var f = 0; f < rows.Length; f++)
+            {
+                rows[f] = random.Next(Split.Count);
+            }
+            var (width, height) = sizes[i / 5 % sizes.Length];
+            scenes.Add(SceneBuilder.Build(Split, rows, random, width, height, 48, 250, SKEncodedImageFormat.Jpeg));
         }
         return scenes;
     }

@@ -2,12 +2,13 @@
 # One command for the performance numbers (issue: benchmark harness). Loopback only, bounded time (~4 min with the
 # defaults): builds Release, then
 #   macro: the bare pipeline in process vs the service over HTTP (its own process, real Kestrel) at concurrency 1, 4, 8
-#          and 16 on the same 640x480 JPEG scenes (1-4 FER2013 faces each): images/s, p50/p95/p99, service/bare ratio,
+#          and 16 on the same JPEG scenes (--scenes mixed: 640x480 to 1280x720 with 0-4 FER2013 faces, the default;
+#          --scenes vga: 640x480 with 1-4 faces): images/s, p50/p95/p99, mean ms per stage, service/bare ratio,
 #          classifier batch sizes, RSS, bytes allocated per image, and 16 faces batched vs one by one;
 #   micro: BenchmarkDotNet with MemoryDiagnoser: decode, detector pre/post-processing, alignment, classifier at batch
 #          1/8/32 (float32 and int8 models), one whole image through the pipeline.
 # Usage: tests/FerService.Benchmarks/run.sh [macro|micro|all, default all] [macro options, e.g. --seconds 10 --detector 128
-#        --tiling false --tile-proposal-score 0 --proposal-crops false --proposal-crop-scale 3 --classifier int8 --max-concurrent-images 64 --intra-op-threads 1 --optimization ORT_ENABLE_BASIC --concurrency 1,8]
+#        --tiling false --tile-proposal-score 0 --proposal-crops false --proposal-crop-scale 3 --classifier int8 --scenes vga --images 16 --max-concurrent-images 64 --intra-op-threads 1 --optimization ORT_ENABLE_BASIC --concurrency 1,8]
 # Needs FER2013 in data/ (the scenes are made of its faces). Results also go to artifacts/benchmarks/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
