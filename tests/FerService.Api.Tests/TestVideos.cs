@@ -50,4 +50,18 @@ internal static class TestVideos
         Assert.True(process.ExitCode == 0, $"ffmpeg could not encode the test video: {errors.Result}");
         return path;
     }
+
+    /// <summary>Runs ffmpeg with <paramref name="arguments"/> and fails the test when it fails.</summary>
+    public static void Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"ffmpeg failed: {errors}");
+    }
 }

@@ -83,6 +83,68 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
         Assert.Equal(4, lines[^1].GetProperty("result").GetProperty("video").GetProperty("frames").GetInt32());
     }
 
+    /// <summary>
+    /// A client that leaves mid-video stops the work: the ffmpeg decoding its upload is gone soon after, and so is the
+    /// temporary file (a minute of video at 10 fps could not have finished in that time).
+    /// </summary>
+    [VideoFact]
+    public async Task PostVideo_ClientDisconnects_FfmpegStopsAndTheUploadIsDeleted()
+    {
+        var video = Path.Combine(_directory, "minute.mp4");
+        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", video);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/emotions/video?fps=10") { Content = Upload(video) };
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+        using var leave = new CancellationTokenSource();
+        var response = await factory.CreateClient().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, leave.Token);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(leave.Token));
+        Assert.StartsWith("{\"type\":\"frame\"", await reader.ReadLineAsync(leave.Token), StringComparison.Ordinal);
+        var decoders = ServiceDecoders();
+        Assert.NotEmpty(decoders);
+
+        // The client goes away: its token cancelled, the response and its stream dropped.
+        await leave.CancelAsync();
+        reader.Dispose();
+        response.Dispose();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((decoders.Exists(IsRunning) || decoders.Exists(d => File.Exists(d.Upload))) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.DoesNotContain(decoders, IsRunning);
+        Assert.DoesNotContain(decoders, d => File.Exists(d.Upload));
+    }
+
+    /// <summary>ffmpeg processes reading a service upload (its temporary files are named fer-video-&lt;32 hex digits&gt;).</summary>
+    private static List<(int Pid, string Upload)> ServiceDecoders()
+    {
+        var found = new List<(int, string)>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
+                var upload = Array.Find(arguments, a => System.Text.RegularExpressions.Regex.IsMatch(a, "/fer-video-[0-9a-f]{32}$"));
+                if (arguments[0].EndsWith("ffmpeg", StringComparison.Ordinal) && upload is not null)
+                {
+                    found.Add((pid, upload));
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+        }
+        return found;
+    }
+
+    private static bool IsRunning((int Pid, string Upload) decoder) =>
+        File.Exists($"/proc/{decoder.Pid}/cmdline") && File.ReadAllText($"/proc/{decoder.Pid}/cmdline").Contains(decoder.Upload, StringComparison.Ordinal);
+
     [VideoFact]
     public async Task PostVideo_NotAVideo_Returns415()
     {
