@@ -169,6 +169,28 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "at most 2 s");
     }
 
+    [VideoFact]
+    public async Task PostVideo_LargerThanMaxBytes_Returns413()
+    {
+        using var smallLimit = new FerApiFactory(("Fer:Video:MaxBytes", "1024"));
+        var video = File.ReadAllBytes(TestVideos.Encode(_directory, "big.mp4", seconds: 2, (frame, canvas) =>
+            canvas.DrawCircle(100 + 20 * frame, 200, 60, new SKPaint { Color = SKColors.White })));
+        Assert.True(video.Length > 1024, $"the clip is only {video.Length} bytes");
+        var response = await smallLimit.CreateClient().PostAsync("/api/emotions/video", Upload(video));
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "larger than 1,024 bytes");
+    }
+
+    [VideoFact]
+    public async Task PostVideo_AnalysisPastTheTimeout_Returns504()
+    {
+        using var shortTimeout = new FerApiFactory(("Fer:Video:Timeout", "00:00:01"));
+        var video = Path.Combine(_directory, "minute.mp4");
+        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", video);
+        var response = await shortTimeout.CreateClient().PostAsync("/api/emotions/video?fps=10", Upload(video));
+        await AssertProblemAsync(response, HttpStatusCode.GatewayTimeout, "not analysed within 1 s");
+    }
+
     [Fact]
     public async Task PostVideo_NoFfmpeg_Returns503AndReadinessSaysVideoIsUnavailable()
     {
