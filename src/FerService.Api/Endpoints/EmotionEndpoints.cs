@@ -1,17 +1,6 @@
-using System.Diagnostics;
-using FerService.Api.Contracts;
-using FerService.Api.Errors;
+using FerService.Api.Handlers;
 using FerService.Api.Hosting;
-using FerService.Api.Analysis;
 using FerService.Api.Uploads;
-using FerService.Inference.Classification;
-using FerService.Inference.Detection;
-using FerService.Inference.Imaging;
-using FerService.Serving;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
-using SkiaSharp;
 
 namespace FerService.Api.Endpoints;
 
@@ -21,7 +10,7 @@ public static class EmotionEndpoints
     {
         var api = app.MapGroup("/api").WithTags("Emotions").WithBackpressure().WithAccessControl();
 
-        api.MapPost("/emotions", AnalyzeAsync)
+        api.MapPost("/emotions", EmotionHandlers.AnalyzeAsync)
             .WithName(Hosting.UploadBodyFilter.OperationName)
             .WithSummary("Find faces in one or more images and classify their expressions")
             .WithDescription("Send multipart/form-data with one or more file parts named 'images' (or 'image'), or application/json "
@@ -29,14 +18,14 @@ public static class EmotionEndpoints
                 + "an 'error' problem object and the others still succeed; a request whose only image fails gets that image's status.")
             .AsImageUpload();
 
-        api.MapPost("/emotions/annotate", AnnotateAsync)
+        api.MapPost("/emotions/annotate", EmotionHandlers.AnnotateAsync)
             .WithName(Hosting.UploadBodyFilter.AnnotateOperationName)
             .WithSummary("One image in, the same image out with each face boxed, numbered and labelled (PNG, or JPEG with format=jpeg)")
             .WithDescription("Takes the same body and options as POST /api/emotions, with exactly one image. Coordinates follow the EXIF orientation, so the picture comes back upright.")
             .Produces<byte[]>(StatusCodes.Status200OK, "image/png", "image/jpeg")
             .AsImageUpload();
 
-        api.MapGet("/model", GetModel)
+        api.MapGet("/model", EmotionHandlers.GetModel)
             .WithTags("Model")
             .WithName("GetModel")
             .WithSummary("The classifier's model card: input, labels, temperature, training recipe, metrics, intended use and limitations");
@@ -56,162 +45,4 @@ public static class EmotionEndpoints
         .ProducesProblem(StatusCodes.Status504GatewayTimeout)
         .DisableAntiforgery()
         .ReadsUploadsFirst();
-
-    internal static Ok<ModelManifest> GetModel(IEmotionClassifier classifier) => TypedResults.Ok(classifier.Manifest);
-
-    internal static async Task<Results<Ok<EmotionResponse>, ProblemHttpResult>> AnalyzeAsync(
-        HttpContext context,
-        [AsParameters] EmotionQuery query,
-        BufferedUploads uploads,
-        EmotionPipeline pipeline,
-        IEmotionClassifier classifier,
-        IOptions<LimitsOptions> limitsOptions,
-        IOptions<DetectionOptions> detectionOptions,
-        ApiMetrics metrics,
-        CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var limits = limitsOptions.Value;
-        if (query.TryParse(detectionOptions.Value, limits, out var optionError) is not { } request)
-        {
-            return Problems.Result(Problems.BadRequest(optionError!));
-        }
-
-        var pending = new Task<ImageAnalysis>?[uploads.Count];
-        for (var i = 0; i < uploads.Count; i++)
-        {
-            if (uploads[i].Error is null)
-            {
-                pending[i] = pipeline.AnalyzeAsync(uploads[i].Data, request, cancellationToken);
-            }
-        }
-
-        var results = new ImageResult[uploads.Count];
-        double decodeMs = 0, detectMs = 0, classifyMs = 0;
-        var labels = classifier.Manifest.Labels;
-        try
-        {
-            for (var i = 0; i < uploads.Count; i++)
-            {
-                var upload = uploads[i];
-                if (pending[i] is not { } task)
-                {
-                    results[i] = new ImageResult(i, upload.Name, null, null, null, upload.Error);
-                    continue;
-                }
-                try
-                {
-                    var analysis = await task;
-                    decodeMs += analysis.Timings.DecodeMs;
-                    detectMs += analysis.Timings.DetectMs;
-                    classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
-                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ContractMapping.ToDtos(analysis.Faces, classifier.Manifest), null);
-                }
-                catch (ImageDecodeException e)
-                {
-                    results[i] = new ImageResult(i, upload.Name, null, null, null, Problems.FromImageError(e));
-                }
-                catch (QueueFullException)
-                {
-                    return QueueFull(context);
-                }
-            }
-        }
-        finally
-        {
-            // The images lie in pooled buffers that go back when the request ends: no analysis may still be reading one.
-            await SettleAsync(pending);
-        }
-
-        foreach (var result in results)
-        {
-            metrics.ImageProcessed(result.Error?.Status);
-        }
-        if (results.Length == 1 && results[0].Error is { } only)
-        {
-            return Problems.Result(only);
-        }
-        var model = classifier.Manifest;
-        return TypedResults.Ok(new EmotionResponse(
-            new ModelSummary(model.Name, model.Version, labels),
-            results,
-            ContractMapping.Timings(decodeMs, detectMs, classifyMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds)));
-    }
-
-    internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> AnnotateAsync(
-        HttpContext context,
-        [AsParameters] EmotionQuery query,
-        [FromQuery(Name = "format")] string? format,
-        BufferedUploads uploads,
-        EmotionPipeline pipeline,
-        IEmotionClassifier classifier,
-        FaceAnnotator annotator,
-        IOptions<LimitsOptions> limitsOptions,
-        IOptions<DetectionOptions> detectionOptions,
-        CancellationToken cancellationToken)
-    {
-        var limits = limitsOptions.Value;
-        if (query.TryParse(detectionOptions.Value, limits, out var optionError) is not { } request)
-        {
-            return Problems.Result(Problems.BadRequest(optionError!));
-        }
-        (SKEncodedImageFormat Encoding, string ContentType)? output = format?.ToUpperInvariant() switch
-        {
-            null or "PNG" => (SKEncodedImageFormat.Png, "image/png"),
-            "JPEG" or "JPG" => (SKEncodedImageFormat.Jpeg, "image/jpeg"),
-            _ => null,
-        };
-        if (output is not { } target)
-        {
-            return Problems.Result(Problems.BadRequest($"'format' must be png or jpeg, not '{format}'."));
-        }
-        if (uploads.Count != 1)
-        {
-            return Problems.Result(Problems.BadRequest($"Annotate takes exactly one image; {uploads.Count} were sent."));
-        }
-        if (uploads[0].Error is { } rejected)
-        {
-            return Problems.Result(rejected);
-        }
-        try
-        {
-            var (analysis, image) = await pipeline.AnalyzeWithImageAsync(uploads[0].Data, request, cancellationToken);
-            using (image)
-            {
-                var bytes = annotator.Draw(image, analysis.Faces, classifier.Manifest.Labels, target.Encoding);
-                return TypedResults.File(bytes, target.ContentType);
-            }
-        }
-        catch (ImageDecodeException e)
-        {
-            return Problems.Result(Problems.FromImageError(e));
-        }
-        catch (QueueFullException)
-        {
-            return QueueFull(context);
-        }
-    }
-
-    private static async Task SettleAsync(Task<ImageAnalysis>?[] pending)
-    {
-        var running = new List<Task>(pending.Length);
-        foreach (var task in pending)
-        {
-            if (task is { IsCompleted: false })
-            {
-                running.Add(task);
-            }
-        }
-        if (running.Count > 0)
-        {
-            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    private static ProblemHttpResult QueueFull(HttpContext context)
-    {
-        context.Response.Headers.RetryAfter = "1";
-        context.RequestServices.GetRequiredService<LoadShedding>().Refused("the classifier queue was full");
-        return Problems.Result(Problems.Overloaded("The classifier queue is full; retry after a second."));
-    }
 }

@@ -1,20 +1,6 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using FerService.Api.Analysis;
 using FerService.Api.Contracts;
-using FerService.Api.Errors;
+using FerService.Api.Handlers;
 using FerService.Api.Hosting;
-using FerService.Api.Streaming;
-using FerService.Api.Video;
-using FerService.Inference.Classification;
-using FerService.Inference.Detection;
-using FerService.Serving;
-using FerService.Serving.Video;
-using Microsoft.AspNetCore.Http.Features;
-using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Endpoints;
 
@@ -26,7 +12,7 @@ public static class VideoEndpoints
     {
         // The concurrency limit applies; the image deadline does not (a video has its own, Fer:Video:Timeout).
         app.MapGroup("/api").WithTags("Emotions").WithAccessControl().RequireRateLimiting(BackpressureExtensions.Policy)
-            .MapPost("/emotions/video", AnalyzeVideoAsync)
+            .MapPost("/emotions/video", VideoHandlers.AnalyzeVideoAsync)
             .WithName("AnalyzeVideo")
             .WithSummary("One video file in (multipart part 'video'), an emotion timeline per face track out")
             .WithDescription("Frames are sampled at 'fps' (default 2, at most 10), decoded by ffmpeg in a separate process, and go through "
@@ -42,132 +28,5 @@ public static class VideoEndpoints
             .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .DisableAntiforgery();
         return app;
-    }
-
-    internal static async Task<IResult> AnalyzeVideoAsync(
-        HttpContext context,
-        [AsParameters] EmotionQuery query,
-        [FromQuery(Name = "fps")] string? fps,
-        VideoAnalyzer videos,
-        IEmotionClassifier classifier,
-        IOptions<VideoOptions> videoOptions,
-        IOptions<StreamOptions> streamOptions,
-        IOptions<DetectionOptions> detectionOptions,
-        IOptions<LimitsOptions> limitsOptions,
-        IOptions<HttpJsonOptions> json,
-        CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var options = videoOptions.Value;
-        if (query.TryParse(detectionOptions.Value, limitsOptions.Value, out var optionError) is not { } request)
-        {
-            return Problems.Result(Problems.BadRequest(optionError!));
-        }
-        if (!request.Detect)
-        {
-            return Problems.Result(Problems.BadRequest("A video's faces are found in each frame; detect=false is for single images."));
-        }
-        var rate = options.DefaultFps;
-        if (fps is not null && (!double.TryParse(fps, NumberStyles.Float, CultureInfo.InvariantCulture, out rate) || !(rate > 0) || rate > VideoOptions.MaxFps))
-        {
-            return Problems.Result(Problems.BadRequest($"'fps' must be a number above 0 and at most {VideoOptions.MaxFps}, not '{fps}'."));
-        }
-        if (!videos.IsAvailable)
-        {
-            return Problems.Result(Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable",
-                "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg)."));
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-        {
-            bodySize.MaxRequestBodySize = options.MaxBytes;
-        }
-
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.Timeout);
-        var streaming = context.Request.Headers.Accept.ToString().Contains(NdjsonType, StringComparison.OrdinalIgnoreCase);
-        var responseStarted = false;
-        try
-        {
-            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, options.MaxBytes, deadline.Token);
-            if (uploadError is not null)
-            {
-                return Problems.Result(uploadError);
-            }
-            await using (upload)
-            {
-                var info = await videos.ProbeAsync(upload!.Path, deadline.Token);
-                if (info.DurationSeconds > options.MaxDuration.TotalSeconds)
-                {
-                    return Problems.Result(Problems.TooLarge(
-                        $"The video lasts {info.DurationSeconds:0.#} s; at most {options.MaxDuration.TotalSeconds:0.#} s are analysed."));
-                }
-                var model = classifier.Manifest;
-                var timeline = new VideoTimeline(model);
-                var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);
-                if (streaming)
-                {
-                    context.Response.ContentType = NdjsonType;
-                    responseStarted = true;
-                }
-                await foreach (var frame in videos.AnalyzeAsync(upload.Path, rate, options.MaxFrameSide, request, tracker, deadline.Token))
-                {
-                    var faces = ContractMapping.ToStreamFaces(frame.Faces, model);
-                    timeline.Add(frame, faces);
-                    if (streaming)
-                    {
-                        await WriteLineAsync(context, new VideoLine("frame", frame.Index, Math.Round(frame.Seconds, 3), info.DurationSeconds, faces), json.Value, deadline.Token);
-                    }
-                }
-                var response = timeline.ToResponse(info, rate, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                if (!streaming)
-                {
-                    return TypedResults.Ok(response);
-                }
-                await WriteLineAsync(context, new VideoLine("result", Result: response), json.Value, deadline.Token);
-                return Results.Empty;
-            }
-        }
-        catch (VideoException e)
-        {
-            return await FailAsync(context, responseStarted, json.Value, e.Kind switch
-            {
-                VideoErrorKind.NotVideo => Problems.UnsupportedMediaType(e.Message),
-                VideoErrorKind.TooLong => Problems.TooLarge(e.Message),
-                VideoErrorKind.Unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable", e.Message),
-                _ => Problems.Create(StatusCodes.Status422UnprocessableEntity, "Unreadable video", e.Message),
-            });
-        }
-        catch (QueueFullException)
-        {
-            context.RequestServices.GetRequiredService<LoadShedding>().Refused("the classifier queue was full");
-            if (!responseStarted)
-            {
-                context.Response.Headers.RetryAfter = "1";
-            }
-            return await FailAsync(context, responseStarted, json.Value, Problems.Overloaded("The classifier queue is full; retry after a second."));
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return await FailAsync(context, responseStarted, json.Value, Problems.Create(StatusCodes.Status504GatewayTimeout, "Timed out",
-                $"The video was not analysed within {options.Timeout.TotalSeconds:0.#} s; ffmpeg was stopped."));
-        }
-    }
-
-    /// <summary>A problem as the answer, or, once lines have been streamed, as the last line.</summary>
-    private static async Task<IResult> FailAsync(HttpContext context, bool responseStarted, HttpJsonOptions json, ProblemDetails problem)
-    {
-        if (!responseStarted)
-        {
-            return Problems.Result(problem);
-        }
-        await WriteLineAsync(context, new VideoLine("error", Error: problem), json, CancellationToken.None);
-        return Results.Empty;
-    }
-
-    private static async Task WriteLineAsync(HttpContext context, VideoLine line, HttpJsonOptions json, CancellationToken cancellationToken)
-    {
-        await JsonSerializer.SerializeAsync(context.Response.Body, line, json.SerializerOptions, cancellationToken);
-        await context.Response.Body.WriteAsync("\n"u8.ToArray(), cancellationToken);
-        await context.Response.Body.FlushAsync(cancellationToken);
     }
 }
