@@ -170,6 +170,16 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     }
 
     [VideoFact]
+    public async Task PostVideo_MultipartWithoutClosingBoundary_Returns400()
+    {
+        using var content = new ByteArrayContent(System.Text.Encoding.ASCII.GetBytes(
+            "--XYZ\r\nContent-Disposition: form-data; name=\"video\"; filename=\"a.mp4\"\r\nContent-Type: video/mp4\r\n\r\nabcdefgh"));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XYZ");
+        var response = await factory.CreateClient().PostAsync("/api/emotions/video", content);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "closing boundary");
+    }
+
+    [VideoFact]
     public async Task PostVideo_LargerThanMaxBytes_Returns413()
     {
         using var smallLimit = new FerApiFactory(("Fer:Video:MaxBytes", "1024"));

@@ -66,7 +66,7 @@ internal static class VideoHandlers
         var responseStarted = false;
         try
         {
-            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, options.MaxBytes, deadline.Token);
+            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, options.MaxBytes, options.Timeout, deadline.Token);
             if (uploadError is not null)
             {
                 return Problems.Result(uploadError);

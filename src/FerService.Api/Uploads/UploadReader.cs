@@ -26,7 +26,7 @@ internal static class UploadReader
                 : request.HasJsonContentType() ? await ReadJsonAsync(request, limits, budget, uploads, cancellationToken)
                 : Problems.UnsupportedMediaType("Send multipart/form-data with file parts named 'images', or application/json with base64 images.");
         }
-        catch (Exception e) when ((problem = Problem(e, request, limits, budget, cancellationToken)) is not null)
+        catch (Exception e) when ((problem = Problem(e, request, limits.MaxRequestBytes, limits.RequestTimeout, budget, cancellationToken)) is not null)
         {
             uploads.Dispose();
             uploads.Error = problem;
@@ -39,16 +39,20 @@ internal static class UploadReader
         return uploads;
     }
 
-    /// <summary>What a failed read tells the client; null for a fault of the server's own.</summary>
-    private static ProblemDetails? Problem(Exception e, HttpRequest request, LimitsOptions limits, UploadBudget budget, CancellationToken cancellationToken) => e switch
+    /// <summary>
+    /// What a failed read of an upload body tells the client; null for a fault of the server's own. Shared by image and
+    /// video uploads: <paramref name="maxBytes"/> and <paramref name="timeout"/> are the limits that body was read under.
+    /// </summary>
+    internal static ProblemDetails? Problem(Exception e, HttpRequest request, long maxBytes, TimeSpan timeout, UploadBudget? budget,
+        CancellationToken cancellationToken) => e switch
     {
-        UploadBudgetExceededException => Problems.Overloaded(
+        UploadBudgetExceededException when budget is not null => Problems.Overloaded(
             $"Uploads in progress fill the {budget.Capacity / 1048576.0:0.#} MiB upload memory budget; retry after a second."),
         // A client that hung up: nobody reads the answer, but logs and metrics record a client's doing, not a failure.
         IOException or OperationCanceledException when request.HttpContext.RequestAborted.IsCancellationRequested =>
             Problems.Create(StatusCodes.Status499ClientClosedRequest, "Client closed request", "The client closed the connection before the body was complete."),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
-            Problems.TooLarge($"The request body is larger than {limits.MaxRequestBytes:N0} bytes."),
+            Problems.TooLarge($"The request body is larger than {maxBytes:N0} bytes."),
         BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } =>
             Problems.Create(StatusCodes.Status408RequestTimeout, "Request timeout", "The request body arrived more slowly than the server's minimum data rate."),
         // Kestrel's own words for broken framing (a bad chunk size, a body that ends early): they name nothing internal.
@@ -63,7 +67,7 @@ internal static class UploadReader
         IOException => Problems.BadRequest("The multipart body ended before its closing boundary."),
         // The deadline fell while the body was still arriving.
         OperationCanceledException when cancellationToken.IsCancellationRequested => Problems.Create(StatusCodes.Status408RequestTimeout, "Request timeout",
-            $"The request body did not arrive within {limits.RequestTimeout.TotalSeconds:0.###} s."),
+            $"The request body did not arrive within {timeout.TotalSeconds:0.###} s."),
         _ => null,
     };
 

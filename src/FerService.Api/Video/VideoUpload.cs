@@ -1,4 +1,5 @@
 using FerService.Api.Errors;
+using FerService.Api.Uploads;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
@@ -21,8 +22,9 @@ internal sealed class VideoUpload : IAsyncDisposable
 
     public long Length => _file.Length;
 
-    /// <summary>The stored upload, or the problem that stopped it (415, 400, 413, 408).</summary>
-    public static async Task<(VideoUpload? Upload, ProblemDetails? Error)> ReceiveAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>The stored upload, or the problem that stopped it (415, 400, 413, 408, 499).</summary>
+    public static async Task<(VideoUpload? Upload, ProblemDetails? Error)> ReceiveAsync(HttpRequest request, long maxBytes, TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(type.Boundary).Value is not { Length: > 0 } boundary)
@@ -60,11 +62,15 @@ internal sealed class VideoUpload : IAsyncDisposable
             }
             return (null, Problems.BadRequest($"No multipart part named '{PartName}' was sent."));
         }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, e is InvalidDataException { Message: var message } && !message.Contains("length limit", StringComparison.OrdinalIgnoreCase)
-                ? Problems.BadRequest($"The multipart body is malformed: {message}")
-                : Problems.TooLarge($"The video is larger than {maxBytes:N0} bytes."));
+            return (null, Problems.TooLarge($"The video is larger than {maxBytes:N0} bytes."));
+        }
+        // The rest as for image uploads (a cut body, Kestrel's limits, malformed parts); the deadline stays the caller's (504).
+        catch (Exception e) when (e is not OperationCanceledException
+            && UploadReader.Problem(e, request, maxBytes, timeout, budget: null, cancellationToken) is { } problem)
+        {
+            return (null, problem);
         }
     }
 
