@@ -7,7 +7,6 @@ using FerService.Inference.Pipeline;
 namespace FerService.Serving;
 
 /// <summary>decode → detect → align → (batched) classify for one image: the service's path, batching every request's crops.</summary>
-/// <param name="workers">Decode, detect and align <see cref="PipelineOptions.ConcurrentImages"/> images at once, in arrival order; shared by every pipeline of a host.</param>
 public sealed class EmotionPipeline
 {
     private readonly FaceCropper _cropper;
@@ -17,6 +16,7 @@ public sealed class EmotionPipeline
     private readonly ImageWorkers _workers;
     private readonly ServingMetrics? _metrics;
 
+    /// <param name="workers">Decode, detect and align <see cref="PipelineOptions.ConcurrentImages"/> images at once, in arrival order; shared by every pipeline of a host.</param>
     internal EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
         PipelineOptions options, ImageWorkers workers, ServingMetrics? metrics)
     {

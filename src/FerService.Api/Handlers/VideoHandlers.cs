@@ -22,6 +22,8 @@ namespace FerService.Api.Handlers;
 /// <summary>Video files: upload to a temporary file, probe, analyse frame by frame, answer as JSON or NDJSON.</summary>
 internal static class VideoHandlers
 {
+    private static readonly byte[] Newline = "\n"u8.ToArray();
+
     internal static async Task<IResult> AnalyzeVideoAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
@@ -52,8 +54,7 @@ internal static class VideoHandlers
         }
         if (!videos.IsAvailable)
         {
-            return Problems.Result(Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable",
-                "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg)."));
+            return Problems.Result(Problem(VideoErrorKind.Unavailable, FfmpegVideo.UnavailableMessage));
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
@@ -107,13 +108,7 @@ internal static class VideoHandlers
         }
         catch (VideoException e)
         {
-            return await FailAsync(context, responseStarted, json.Value, e.Kind switch
-            {
-                VideoErrorKind.NotVideo => Problems.UnsupportedMediaType(e.Message),
-                VideoErrorKind.TooLong => Problems.TooLarge(e.Message),
-                VideoErrorKind.Unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable", e.Message),
-                _ => Problems.Create(StatusCodes.Status422UnprocessableEntity, "Unreadable video", e.Message),
-            });
+            return await FailAsync(context, responseStarted, json.Value, Problem(e.Kind, e.Message));
         }
         catch (QueueFullException)
         {
@@ -131,6 +126,13 @@ internal static class VideoHandlers
         }
     }
 
+    private static ProblemDetails Problem(VideoErrorKind kind, string detail) => kind switch
+    {
+        VideoErrorKind.NotVideo => Problems.UnsupportedMediaType(detail),
+        VideoErrorKind.Unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable", detail),
+        _ => Problems.Create(StatusCodes.Status422UnprocessableEntity, "Unreadable video", detail),
+    };
+
     /// <summary>A problem as the answer, or, once lines have been streamed, as the last line.</summary>
     private static async Task<IResult> FailAsync(HttpContext context, bool responseStarted, HttpJsonOptions json, ProblemDetails problem)
     {
@@ -145,7 +147,7 @@ internal static class VideoHandlers
     private static async Task WriteLineAsync(HttpContext context, VideoLine line, HttpJsonOptions json, CancellationToken cancellationToken)
     {
         await JsonSerializer.SerializeAsync(context.Response.Body, line, json.SerializerOptions, cancellationToken);
-        await context.Response.Body.WriteAsync("\n"u8.ToArray(), cancellationToken);
+        await context.Response.Body.WriteAsync(Newline, cancellationToken);
         await context.Response.Body.FlushAsync(cancellationToken);
     }
 }

@@ -34,10 +34,13 @@ internal sealed class VideoTimeline(ModelManifest model)
             var share = new Dictionary<string, float>(labels.Count);
             var mean = new Dictionary<string, float>(labels.Count);
             var sums = new double[labels.Count];
-            var dominant = new int[labels.Count];
+            foreach (var label in labels)
+            {
+                share[label] = 0;
+            }
             foreach (var (sample, raw) in samples)
             {
-                dominant[IndexOf(labels, sample.DominantEmotion)]++;
+                share[sample.DominantEmotion]++;
                 for (var c = 0; c < sums.Length; c++)
                 {
                     sums[c] += raw[c];
@@ -45,7 +48,7 @@ internal sealed class VideoTimeline(ModelManifest model)
             }
             for (var c = 0; c < labels.Count; c++)
             {
-                share[labels[c]] = MathF.Round((float)dominant[c] / samples.Count, 4);
+                share[labels[c]] = MathF.Round(share[labels[c]] / samples.Count, 4);
                 mean[labels[c]] = MathF.Round((float)(sums[c] / samples.Count), 4);
             }
             tracks.Add(new VideoTrack(id, samples[0].Sample.Seconds, samples[^1].Sample.Seconds, samples.ConvertAll(s => s.Sample), share, mean));
@@ -53,17 +56,5 @@ internal sealed class VideoTimeline(ModelManifest model)
         return new VideoResponse(new ModelSummary(model.Name, model.Version, labels),
             new VideoSummary(info.Container, info.Codec, info.Width, info.Height, Math.Round(info.DurationSeconds, 3), fps, _frames),
             tracks, Math.Round(totalMs, 1));
-    }
-
-    private static int IndexOf(IReadOnlyList<string> labels, string label)
-    {
-        for (var i = 0; i < labels.Count; i++)
-        {
-            if (labels[i] == label)
-            {
-                return i;
-            }
-        }
-        throw new ArgumentException($"'{label}' is not one of the model's labels.", nameof(label));
     }
 }

@@ -17,6 +17,9 @@ public sealed class FfmpegVideo
     /// <summary>Largest frame accepted from the pipe (a 4096×4096 BMP is 48 MiB; frames are scaled far below that).</summary>
     private const int MaxFrameBytes = 64 * 1024 * 1024;
 
+    /// <summary>What a caller is told when <see cref="IsAvailable"/> is false.</summary>
+    public const string UnavailableMessage = "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg).";
+
     private readonly string? _ffmpeg;
     private readonly string? _ffprobe;
 
@@ -195,6 +198,5 @@ public sealed class FfmpegVideo
         return last.Length > 300 ? last[..300] : last;
     }
 
-    private static VideoException Unavailable() =>
-        new(VideoErrorKind.Unavailable, "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg).");
+    private static VideoException Unavailable() => new(VideoErrorKind.Unavailable, UnavailableMessage);
 }

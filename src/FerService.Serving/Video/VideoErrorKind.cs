@@ -7,8 +7,6 @@ public enum VideoErrorKind
     NotVideo,
     /// <summary>A video container that cannot be read through: truncated, damaged, no video stream (422).</summary>
     Corrupt,
-    /// <summary>Longer than the allowed duration (413).</summary>
-    TooLong,
     /// <summary>No ffmpeg/ffprobe on this host (503).</summary>
     Unavailable,
 }
