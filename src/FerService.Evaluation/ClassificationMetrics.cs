@@ -3,7 +3,7 @@ using FerService.Inference.Classification;
 namespace FerService.Evaluation;
 
 /// <summary>Accuracy, per-class precision/recall/F1, confusion matrix and calibration from raw logits.</summary>
-public static class ClassificationMetrics
+internal static class ClassificationMetrics
 {
     public const int CalibrationBins = 15;
 

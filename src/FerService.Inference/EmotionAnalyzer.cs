@@ -35,6 +35,7 @@ public sealed class EmotionAnalyzer : IDisposable
             throw;
         }
         _aligner = new FaceAligner(_classifier.Manifest.Input);
+        Model = new ModelCard(_classifier.Manifest);
         _cropper = new FaceCropper(new SkiaImageDecoder(), _detector, _aligner, options.Limits, options.Pipeline.DecodeMinLongSide);
         _flipAveraging = options.Pipeline.FlipAveraging;
         DefaultRequest = new AnalysisRequest(true, new DetectionRequest(detection.MinScore, DefaultMaxFaces, 0));
@@ -51,8 +52,8 @@ public sealed class EmotionAnalyzer : IDisposable
         return new EmotionAnalyzer(options, options.Detection.WithResolvedModelPaths());
     }
 
-    /// <summary>The classifier's card: labels, accuracy, calibration, uncertainty threshold, intended use.</summary>
-    public ModelManifest Model => _classifier.Manifest;
+    /// <summary>The classifier's card: labels, uncertainty threshold, and the whole card (accuracy, calibration, intended use).</summary>
+    public ModelCard Model { get; }
 
     /// <summary>Detection with the configured minimum score, up to <see cref="DefaultMaxFaces"/> faces of any size.</summary>
     public AnalysisRequest DefaultRequest { get; }
@@ -93,7 +94,7 @@ public sealed class EmotionAnalyzer : IDisposable
             var probabilities = new float[classes];
             for (var v = 0; v < views; v++)
             {
-                Softmax.Compute(logits.AsSpan((i * views + v) * classes, classes), view, Model.Temperature);
+                Softmax.Compute(logits.AsSpan((i * views + v) * classes, classes), view, _classifier.Manifest.Temperature);
                 for (var c = 0; c < classes; c++)
                 {
                     probabilities[c] += view[c] / views;

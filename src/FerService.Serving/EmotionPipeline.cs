@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using FerService.Inference;
 using FerService.Inference.Alignment;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
+using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
+using SkiaSharp;
 
 namespace FerService.Serving;
 
@@ -15,11 +18,14 @@ public sealed class EmotionPipeline
     private readonly PipelineOptions _options;
     private readonly ImageWorkers _workers;
     private readonly ServingMetrics? _metrics;
+    private readonly OnnxSessionFactory _sessions;
 
     /// <param name="workers">Decode, detect and align <see cref="PipelineOptions.ConcurrentImages"/> images at once, in arrival order; shared by every pipeline of a host.</param>
     internal EmotionPipeline(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
-        PipelineOptions options, ImageWorkers workers, ServingMetrics? metrics)
+        PipelineOptions options, ImageWorkers workers, ServingMetrics? metrics, ModelCard model, OnnxSessionFactory sessions)
     {
+        Model = model;
+        _sessions = sessions;
         _cropper = new(decoder, detector, aligner, limits, options.DecodeMinLongSide);
         _aligner = aligner;
         _scheduler = scheduler;
@@ -28,17 +34,29 @@ public sealed class EmotionPipeline
         _metrics = metrics;
     }
 
+    /// <summary>The classifier's card: the labels of <see cref="FaceResult.Probabilities"/>, the uncertainty threshold, the whole card.</summary>
+    public ModelCard Model { get; }
+
+    /// <summary>"CPU" or "CUDA": the ONNX Runtime execution provider the models run on.</summary>
+    public string ExecutionProvider => _sessions.ActiveProvider;
+
     /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
     /// <exception cref="QueueFullException">The classifier queue is full.</exception>
     public async Task<ImageAnalysis> AnalyzeAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, CancellationToken cancellationToken) =>
         (await AnalyzeCoreAsync(data, request, keepImage: false, cancellationToken).ConfigureAwait(false)).Analysis;
 
-    /// <summary>Like <see cref="AnalyzeAsync"/>, and hands over the decoded image (displayed orientation); the caller disposes it.</summary>
-    public async Task<(ImageAnalysis Analysis, RgbaImage Image)> AnalyzeWithImageAsync(ReadOnlyMemory<byte> data, AnalysisRequest request,
-        CancellationToken cancellationToken)
+    /// <summary>Like <see cref="AnalyzeAsync"/>, and draws the faces onto the image (displayed orientation), encoded as <paramref name="format"/>.</summary>
+    /// <exception cref="ImageDecodeException">The image is unsupported, corrupt or too large.</exception>
+    /// <exception cref="QueueFullException">The classifier queue is full.</exception>
+    public async Task<(ImageAnalysis Analysis, byte[] Annotated)> AnnotateAsync(ReadOnlyMemory<byte> data, AnalysisRequest request,
+        FaceAnnotator annotator, SKEncodedImageFormat format, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(annotator);
         var (analysis, image) = await AnalyzeCoreAsync(data, request, keepImage: true, cancellationToken).ConfigureAwait(false);
-        return (analysis, image!);
+        using (image)
+        {
+            return (analysis, annotator.Draw(image!, analysis.Faces, Model.Labels, format));
+        }
     }
 
     private async Task<(ImageAnalysis Analysis, RgbaImage? Image)> AnalyzeCoreAsync(ReadOnlyMemory<byte> data, AnalysisRequest request, bool keepImage,

@@ -21,7 +21,7 @@ public sealed class FaceAnnotator : IDisposable
     public FaceAnnotator(string? fontPath) =>
         _typeface = !string.IsNullOrEmpty(fontPath) && File.Exists(fontPath) ? SKTypeface.FromFile(fontPath) : null;
 
-    public byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels, SKEncodedImageFormat format, int quality = 90)
+    internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels, SKEncodedImageFormat format, int quality = 90)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var surface = SKSurface.Create(info with { AlphaType = SKAlphaType.Premul });

@@ -1,3 +1,4 @@
+using FerService.Inference;
 using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
@@ -39,12 +40,13 @@ public static class PipelineServices
         services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(
             FerModelOptions.Resolve(sp.GetRequiredService<IOptions<FerModelOptions>>().Value.ClassifierManifest),
             sp.GetRequiredService<OnnxSessionFactory>()));
+        services.AddSingleton(sp => new ModelCard(sp.GetRequiredService<IEmotionClassifier>().Manifest));
         services.AddSingleton(sp => new FaceAligner(sp.GetRequiredService<IEmotionClassifier>().Manifest.Input));
         services.AddSingleton(sp => new BatchScheduler(sp.GetRequiredService<IEmotionClassifier>(), sp.GetRequiredService<IOptions<BatchingOptions>>().Value,
             sp.GetRequiredService<ServingMetrics>()));
         services.AddSingleton(sp => new PipelineFactory(sp.GetRequiredService<IImageDecoder>(), sp.GetRequiredService<FaceAligner>(),
             sp.GetRequiredService<BatchScheduler>(), sp.GetRequiredService<DecodeLimits>(), sp.GetRequiredService<IOptions<PipelineOptions>>(),
-            sp.GetRequiredService<ServingMetrics>()));
+            sp.GetRequiredService<OnnxSessionFactory>(), sp.GetRequiredService<ModelCard>(), sp.GetRequiredService<ServingMetrics>()));
         services.AddSingleton(sp => sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredService<IFaceDetector>()));
         return services;
     }

@@ -1,9 +1,12 @@
+using FerService.Inference;
 using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
+using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
 using FerService.Serving;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Inference.Tests;
@@ -81,7 +84,8 @@ public sealed class PipelineGateTests
         var classifier = new UnusedClassifier();
         var scheduler = new BatchScheduler(classifier, new BatchingOptions());
         var factory = new PipelineFactory(decoder, new FaceAligner(classifier.Manifest.Input), scheduler, DecodeLimits.Default,
-            Options.Create(new PipelineOptions { MaxConcurrentImages = maxConcurrentImages }));
+            Options.Create(new PipelineOptions { MaxConcurrentImages = maxConcurrentImages }),
+            new OnnxSessionFactory(Options.Create(new OnnxOptions()), NullLogger<OnnxSessionFactory>.Instance), new ModelCard(classifier.Manifest));
         return (factory, scheduler);
     }
 

@@ -1,4 +1,4 @@
-using FerService.Inference.Classification;
+using FerService.Inference;
 using FerService.Inference.Detection;
 using FerService.Serving;
 
@@ -7,7 +7,7 @@ namespace FerService.Api.Contracts;
 /// <summary>The pipeline's results as the HTTP contract's records: rounded for the wire, labels from the model card.</summary>
 internal static class ContractMapping
 {
-    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelManifest model)
+    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelCard model)
     {
         var labels = model.Labels;
         var dtos = new FaceDto[faces.Count];
@@ -40,7 +40,7 @@ internal static class ContractMapping
         new(Round(decodeMs), Round(detectMs), Round(classifyMs), Round(totalMs));
 
     /// <summary>Tracked faces with their smoothed probabilities, as the stream and the video timeline send them.</summary>
-    internal static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, ModelManifest model)
+    internal static StreamFace[] ToStreamFaces(IReadOnlyList<TrackedFace> tracked, ModelCard model)
     {
         var faces = new StreamFace[tracked.Count];
         for (var i = 0; i < tracked.Count; i++)

@@ -1,7 +1,7 @@
 using FerService.Api.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using FerService.Api.Analysis;
-using FerService.Inference.Onnx;
+using FerService.Serving;
 using FerService.Serving.Video;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -47,12 +47,12 @@ public static class HealthEndpoints
             : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private sealed class ModelReadinessCheck(ReadinessState readiness, OnnxSessionFactory sessions, FfmpegVideo video) : IHealthCheck
+    private sealed class ModelReadinessCheck(ReadinessState readiness, EmotionPipeline pipeline, VideoAnalyzer video) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             // Video is optional: without ffmpeg the service is ready and says video analysis is not available.
-            var data = new Dictionary<string, object> { ["executionProvider"] = sessions.ActiveProvider, ["video"] = video.IsAvailable };
+            var data = new Dictionary<string, object> { ["executionProvider"] = pipeline.ExecutionProvider, ["video"] = video.IsAvailable };
             return Task.FromResult(readiness.IsReady
                 ? HealthCheckResult.Healthy("Models loaded and warmed up", data)
                 : HealthCheckResult.Unhealthy($"Not ready: {readiness.NotReadyReason}", data: data));

@@ -4,7 +4,8 @@ using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Analysis;
 using FerService.Api.Uploads;
-using FerService.Inference.Classification;
+using System.Text.Json;
+using FerService.Inference;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Serving;
@@ -19,14 +20,14 @@ namespace FerService.Api.Handlers;
 /// <summary>Image uploads: analyse every image of a request in the pipeline, or annotate one; the model card.</summary>
 internal static class EmotionHandlers
 {
-    internal static Ok<ModelManifest> GetModel(IEmotionClassifier classifier) => TypedResults.Ok(classifier.Manifest);
+    internal static Ok<JsonElement> GetModel(ModelCard model) => TypedResults.Ok(model.Document);
 
     internal static async Task<Results<Ok<EmotionResponse>, ProblemHttpResult>> AnalyzeAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
         BufferedUploads uploads,
         EmotionPipeline pipeline,
-        IEmotionClassifier classifier,
+        ModelCard model,
         IOptions<LimitsOptions> limitsOptions,
         IOptions<DetectionOptions> detectionOptions,
         ApiMetrics metrics,
@@ -50,7 +51,7 @@ internal static class EmotionHandlers
 
         var results = new ImageResult[uploads.Count];
         double decodeMs = 0, detectMs = 0, classifyMs = 0;
-        var labels = classifier.Manifest.Labels;
+        var labels = model.Labels;
         try
         {
             for (var i = 0; i < uploads.Count; i++)
@@ -67,7 +68,7 @@ internal static class EmotionHandlers
                     decodeMs += analysis.Timings.DecodeMs;
                     detectMs += analysis.Timings.DetectMs;
                     classifyMs = Math.Max(classifyMs, analysis.Timings.ClassifyMs);
-                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ContractMapping.ToDtos(analysis.Faces, classifier.Manifest), null);
+                    results[i] = new ImageResult(i, upload.Name, analysis.Width, analysis.Height, ContractMapping.ToDtos(analysis.Faces, model), null);
                 }
                 catch (ImageDecodeException e)
                 {
@@ -93,7 +94,6 @@ internal static class EmotionHandlers
         {
             return Problems.Result(only);
         }
-        var model = classifier.Manifest;
         return TypedResults.Ok(new EmotionResponse(
             new ModelSummary(model.Name, model.Version, labels),
             results,
@@ -106,7 +106,7 @@ internal static class EmotionHandlers
         [FromQuery(Name = "format")] string? format,
         BufferedUploads uploads,
         EmotionPipeline pipeline,
-        IEmotionClassifier classifier,
+        ModelCard model,
         FaceAnnotator annotator,
         IOptions<LimitsOptions> limitsOptions,
         IOptions<DetectionOptions> detectionOptions,
@@ -137,12 +137,8 @@ internal static class EmotionHandlers
         }
         try
         {
-            var (analysis, image) = await pipeline.AnalyzeWithImageAsync(uploads[0].Data, request, cancellationToken);
-            using (image)
-            {
-                var bytes = annotator.Draw(image, analysis.Faces, classifier.Manifest.Labels, target.Encoding);
-                return TypedResults.File(bytes, target.ContentType);
-            }
+            var (_, annotated) = await pipeline.AnnotateAsync(uploads[0].Data, request, annotator, target.Encoding, cancellationToken);
+            return TypedResults.File(annotated, target.ContentType);
         }
         catch (ImageDecodeException e)
         {

@@ -7,7 +7,7 @@ using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Streaming;
 using FerService.Api.Video;
-using FerService.Inference.Classification;
+using FerService.Inference;
 using FerService.Inference.Detection;
 using FerService.Serving;
 using FerService.Serving.Video;
@@ -29,7 +29,7 @@ internal static class VideoHandlers
         [AsParameters] EmotionQuery query,
         [FromQuery(Name = "fps")] string? fps,
         VideoAnalyzer videos,
-        IEmotionClassifier classifier,
+        ModelCard model,
         IOptions<VideoOptions> videoOptions,
         IOptions<StreamOptions> streamOptions,
         IOptions<DetectionOptions> detectionOptions,
@@ -54,7 +54,7 @@ internal static class VideoHandlers
         }
         if (!videos.IsAvailable)
         {
-            return Problems.Result(Problem(VideoErrorKind.Unavailable, FfmpegVideo.UnavailableMessage));
+            return Problems.Result(Problem(VideoErrorKind.Unavailable, VideoAnalyzer.UnavailableMessage));
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
@@ -80,7 +80,6 @@ internal static class VideoHandlers
                     return Problems.Result(Problems.TooLarge(
                         $"The video lasts {info.DurationSeconds:0.#} s; at most {options.MaxDuration.TotalSeconds:0.#} s are analysed."));
                 }
-                var model = classifier.Manifest;
                 var timeline = new VideoTimeline(model);
                 var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);
                 if (streaming)

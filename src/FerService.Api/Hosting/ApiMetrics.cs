@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using FerService.Api.Uploads;
-using FerService.Inference.Onnx;
+using FerService.Serving;
 
 namespace FerService.Api.Hosting;
 
@@ -11,11 +11,11 @@ public sealed class ApiMetrics
 
     private readonly Counter<long> _images;
 
-    public ApiMetrics(IMeterFactory meters, OnnxSessionFactory sessions, UploadBudget uploads)
+    public ApiMetrics(IMeterFactory meters, EmotionPipeline pipeline, UploadBudget uploads)
     {
         var meter = meters.Create(MeterName);
         _images = meter.CreateCounter<long>("fer.images", description: "Images processed, by outcome (ok or the problem status)");
-        meter.CreateObservableGauge("fer.execution_provider", () => new Measurement<int>(1, new KeyValuePair<string, object?>("provider", sessions.ActiveProvider)),
+        meter.CreateObservableGauge("fer.execution_provider", () => new Measurement<int>(1, new KeyValuePair<string, object?>("provider", pipeline.ExecutionProvider)),
             description: "1 for the ONNX Runtime execution provider in use");
         meter.CreateObservableGauge("fer.uploads.buffered", () => uploads.Used, unit: "By",
             description: "Upload bytes buffered now across all requests (at most Fer:Limits:MaxBufferedUploadBytes)");

@@ -14,13 +14,18 @@ public static class StreamExtensions
     {
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StreamConnections>();
-        // The stream's own detector, when configured (a keyed singleton, so the container disposes it).
+        // The stream's pipeline: the service's, or the same stages around the stream's own detector (the factory disposes it).
         builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
         {
-            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            return new BlazeFaceDetector(sp.GetRequiredService<FerService.Inference.Onnx.OnnxSessionFactory>(), new DetectionOptions
+            var modelPath = sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath;
+            if (string.IsNullOrEmpty(modelPath))
             {
-                ModelPath = FerModelOptions.Resolve(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath!),
+                return sp.GetRequiredService<EmotionPipeline>();
+            }
+            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
+            return sp.GetRequiredService<PipelineFactory>().Create(new DetectionOptions
+            {
+                ModelPath = modelPath,
                 MinScore = detection.MinScore,
                 IouThreshold = detection.IouThreshold,
                 BoxScale = detection.BoxScale,
@@ -28,11 +33,6 @@ public static class StreamExtensions
                 Tiling = false,
             });
         });
-        // The stream's pipeline: the service's, or the same stages around the stream's own detector.
-        builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
-            string.IsNullOrEmpty(sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath)
-                ? sp.GetRequiredService<EmotionPipeline>()
-                : sp.GetRequiredService<PipelineFactory>().Create(sp.GetRequiredKeyedService<BlazeFaceDetector>(PipelineKey)));
         return builder;
     }
 }

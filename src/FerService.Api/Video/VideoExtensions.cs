@@ -13,9 +13,8 @@ public static class VideoExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<VideoOptions>>().Value;
-            return new FfmpegVideo(options.FfmpegPath, options.FfprobePath);
+            return new VideoAnalyzer(sp.GetRequiredService<EmotionPipeline>(), options.FfmpegPath, options.FfprobePath);
         });
-        builder.Services.AddSingleton(sp => new VideoAnalyzer(sp.GetRequiredService<FfmpegVideo>(), sp.GetRequiredService<EmotionPipeline>()));
         return builder;
     }
 }

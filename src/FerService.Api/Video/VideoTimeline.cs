@@ -1,11 +1,11 @@
 using FerService.Api.Contracts;
-using FerService.Inference.Classification;
+using FerService.Inference;
 using FerService.Serving.Video;
 
 namespace FerService.Api.Video;
 
 /// <summary>Gathers a video's analysed frames into one timeline per track and the summary of each.</summary>
-internal sealed class VideoTimeline(ModelManifest model)
+internal sealed class VideoTimeline(ModelCard model)
 {
     private readonly Dictionary<int, List<(VideoSample Sample, float[] Raw)>> _tracks = [];
     private int _frames;

@@ -10,7 +10,7 @@ namespace FerService.Inference.Alignment;
 /// <see cref="MaxKeptRoll"/>, square crop around the box centre with the model's margin, resample to the input size, convert to grey
 /// or RGB, normalise as the manifest says. The service and the evaluate tool both use this code.
 /// </summary>
-public sealed class FaceAligner(ModelInput input)
+internal sealed class FaceAligner(ModelInput input)
 {
     private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 

@@ -1,3 +1,3 @@
 namespace FerService.Inference.Classification;
 
-public sealed record ClassMetrics(string Label, int Support, double Precision, double Recall, double F1);
+internal sealed record ClassMetrics(string Label, int Support, double Precision, double Recall, double F1);

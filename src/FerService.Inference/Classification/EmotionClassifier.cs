@@ -6,7 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace FerService.Inference.Classification;
 
 /// <summary>Our FER2013 classifier: one shared session, manifest-driven input, sha256 checked at load.</summary>
-public sealed class EmotionClassifier : IEmotionClassifier, IDisposable
+internal sealed class EmotionClassifier : IEmotionClassifier, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();

@@ -1,3 +1,3 @@
 namespace FerService.Inference.Classification;
 
-public sealed record EpochLog(int Epoch, double Loss, double TrainAccuracy, double PublicTestAccuracy, double Seconds);
+internal sealed record EpochLog(int Epoch, double Loss, double TrainAccuracy, double PublicTestAccuracy, double Seconds);

@@ -1,6 +1,6 @@
 namespace FerService.Inference.Classification;
 
-public interface IEmotionClassifier
+internal interface IEmotionClassifier
 {
     ModelManifest Manifest { get; }
 

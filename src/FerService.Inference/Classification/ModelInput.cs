@@ -1,7 +1,7 @@
 namespace FerService.Inference.Classification;
 
 /// <summary>Input tensor spec: NCHW float32; pixel value v in 0..255 becomes (v * Scale - Mean[c]) / Std[c].</summary>
-public sealed record ModelInput
+internal sealed record ModelInput
 {
     public required string Name { get; init; }
     /// <summary>Shape with -1 for the dynamic batch dimension.</summary>

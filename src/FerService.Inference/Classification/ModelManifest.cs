@@ -7,7 +7,7 @@ namespace FerService.Inference.Classification;
 /// The model card that ships beside the classifier's .onnx file. The service reads input size,
 /// normalisation, labels and temperature from it, so a different model drops in without code changes.
 /// </summary>
-public sealed record ModelManifest
+internal sealed record ModelManifest
 {
     public required string Name { get; init; }
     public required string Version { get; init; }

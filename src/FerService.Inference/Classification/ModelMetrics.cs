@@ -1,6 +1,6 @@
 namespace FerService.Inference.Classification;
 
-public sealed record ModelMetrics
+internal sealed record ModelMetrics
 {
     public string Split { get; init; } = "PublicTest";
     public int Count { get; init; }

@@ -1,6 +1,6 @@
 namespace FerService.Inference.Classification;
 
-public sealed record ModelTraining
+internal sealed record ModelTraining
 {
     public string? Data { get; init; }
     public string? Command { get; init; }

@@ -5,5 +5,5 @@ namespace FerService.Inference.Classification;
 /// flip averaging (as the service answers) as the lowest threshold at which the faces not flagged are labelled right at
 /// least <see cref="TargetAccuracy"/> of the time.
 /// </summary>
-public sealed record ModelUncertainty(double Threshold, double TargetAccuracy, string Split, double ShareFlagged, double AccuracyNotFlagged,
+internal sealed record ModelUncertainty(double Threshold, double TargetAccuracy, string Split, double ShareFlagged, double AccuracyNotFlagged,
     double AccuracyFlagged);

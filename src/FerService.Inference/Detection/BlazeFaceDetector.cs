@@ -9,7 +9,7 @@ namespace FerService.Inference.Detection;
 /// MediaPipe BlazeFace (256×256 back-camera or 128×128 front-camera model) through ONNX Runtime:
 /// letterbox into the NHWC input scaled to [-1,1], one run, two anchor grids, weighted NMS, back to image pixels.
 /// </summary>
-public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
+internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _inputName;

@@ -1,4 +1,4 @@
 namespace FerService.Inference.Detection;
 
 /// <summary>A face in image pixels (displayed orientation).</summary>
-public sealed record DetectedFace(BoxF Box, float Score, FaceLandmarks Landmarks);
+internal sealed record DetectedFace(BoxF Box, float Score, FaceLandmarks Landmarks);

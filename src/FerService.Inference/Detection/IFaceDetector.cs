@@ -2,7 +2,7 @@ using FerService.Inference.Imaging;
 
 namespace FerService.Inference.Detection;
 
-public interface IFaceDetector
+internal interface IFaceDetector
 {
     int InputSize { get; }
 

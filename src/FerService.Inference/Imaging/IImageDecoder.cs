@@ -1,6 +1,6 @@
 namespace FerService.Inference.Imaging;
 
-public interface IImageDecoder
+internal interface IImageDecoder
 {
     /// <summary>
     /// Decodes the first frame to RGBA in displayed orientation. With <paramref name="minLongSide"/> &gt; 0 a format that can

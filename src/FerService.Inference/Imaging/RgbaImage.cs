@@ -8,7 +8,7 @@ namespace FerService.Inference.Imaging;
 /// or pinning; it is freed on dispose. The pipeline disposes every image it decodes, so the size is not
 /// reported to the GC as memory pressure: doing so induced frequent gen-2 collections. The finalizer remains the safety net for an image nobody disposed.
 /// </summary>
-public sealed unsafe class RgbaImage : IDisposable
+internal sealed unsafe class RgbaImage : IDisposable
 {
     private byte* _pixels;
 

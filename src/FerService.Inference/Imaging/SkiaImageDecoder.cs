@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace FerService.Inference.Imaging;
 
 /// <summary>SkiaSharp decoder: format from magic bytes, header dimensions checked first, EXIF orientation applied.</summary>
-public sealed class SkiaImageDecoder : IImageDecoder
+internal sealed class SkiaImageDecoder : IImageDecoder
 {
     public unsafe RgbaImage Decode(ReadOnlySpan<byte> data, DecodeLimits limits, int minLongSide = 0)
     {

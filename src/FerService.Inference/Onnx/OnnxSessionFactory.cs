@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace FerService.Inference.Onnx;
 
 /// <summary>Creates inference sessions with the configured execution provider and records which one is in use.</summary>
-public sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, ILogger<OnnxSessionFactory> logger)
+internal sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, ILogger<OnnxSessionFactory> logger)
 {
     private readonly OnnxOptions _options = options.Value;
 

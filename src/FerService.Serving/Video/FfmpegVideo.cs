@@ -12,13 +12,10 @@ namespace FerService.Serving.Video;
 /// thread, the process killed when the caller cancels. Frames come out sampled at a given rate as BMP on a pipe, which
 /// the service's own decoder reads like any upload (docs/decisions/video.md).
 /// </summary>
-public sealed class FfmpegVideo
+internal sealed class FfmpegVideo
 {
     /// <summary>Largest frame accepted from the pipe (a 4096×4096 BMP is 48 MiB; frames are scaled far below that).</summary>
     private const int MaxFrameBytes = 64 * 1024 * 1024;
-
-    /// <summary>What a caller is told when <see cref="IsAvailable"/> is false.</summary>
-    public const string UnavailableMessage = "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg).";
 
     private readonly string? _ffmpeg;
     private readonly string? _ffprobe;
@@ -198,5 +195,5 @@ public sealed class FfmpegVideo
         return last.Length > 300 ? last[..300] : last;
     }
 
-    private static VideoException Unavailable() => new(VideoErrorKind.Unavailable, UnavailableMessage);
+    private static VideoException Unavailable() => new(VideoErrorKind.Unavailable, VideoAnalyzer.UnavailableMessage);
 }

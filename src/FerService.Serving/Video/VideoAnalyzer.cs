@@ -8,9 +8,30 @@ namespace FerService.Serving.Video;
 /// A video's sampled frames through the image pipeline (detect, align, batched classify) and one <see cref="FaceTracker"/>,
 /// so a person keeps one track id from frame to frame, as on the stream WebSocket.
 /// </summary>
-public sealed class VideoAnalyzer(FfmpegVideo ffmpeg, EmotionPipeline pipeline)
+public sealed class VideoAnalyzer
 {
-    public bool IsAvailable => ffmpeg.IsAvailable;
+    /// <summary>What a caller is told when <see cref="IsAvailable"/> is false.</summary>
+    public const string UnavailableMessage = "Video analysis needs ffmpeg and ffprobe, which this host does not have (Debian: apt-get install ffmpeg).";
+
+    private readonly FfmpegVideo _ffmpeg;
+    private readonly EmotionPipeline _pipeline;
+
+    /// <param name="pipeline">Analyses each sampled frame.</param>
+    /// <param name="ffmpegPath">Program name (searched on PATH) or path; located once, here.</param>
+    /// <param name="ffprobePath">Program name (searched on PATH) or path; located once, here.</param>
+    public VideoAnalyzer(EmotionPipeline pipeline, string ffmpegPath = "ffmpeg", string ffprobePath = "ffprobe")
+        : this(new FfmpegVideo(ffmpegPath, ffprobePath), pipeline)
+    {
+    }
+
+    internal VideoAnalyzer(FfmpegVideo ffmpeg, EmotionPipeline pipeline)
+    {
+        _ffmpeg = ffmpeg;
+        _pipeline = pipeline;
+    }
+
+    /// <summary>ffmpeg and ffprobe were both found.</summary>
+    public bool IsAvailable => _ffmpeg.IsAvailable;
 
     /// <summary>Sniffs the container and asks ffprobe for the stream's size and duration.</summary>
     /// <exception cref="VideoException">Not a video container (NotVideo), unreadable (Corrupt), no ffmpeg (Unavailable).</exception>
@@ -24,7 +45,7 @@ public sealed class VideoAnalyzer(FfmpegVideo ffmpeg, EmotionPipeline pipeline)
         }
         var container = VideoSniffer.Detect(head.AsSpan(0, read))
             ?? throw new VideoException(VideoErrorKind.NotVideo, "Not a video: the content is none of MP4, MOV, WebM/Matroska, AVI, Ogg, FLV or MPEG-PS.");
-        return await ffmpeg.ProbeAsync(path, container, cancellationToken).ConfigureAwait(false);
+        return await _ffmpeg.ProbeAsync(path, container, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The frames sampled at <paramref name="fps"/>, analysed in order; a frame the decoder rejects is skipped.</summary>
@@ -32,12 +53,12 @@ public sealed class VideoAnalyzer(FfmpegVideo ffmpeg, EmotionPipeline pipeline)
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var index = 0;
-        await foreach (var bytes in ffmpeg.FramesAsync(path, fps, maxSide, cancellationToken).ConfigureAwait(false))
+        await foreach (var bytes in _ffmpeg.FramesAsync(path, fps, maxSide, cancellationToken).ConfigureAwait(false))
         {
             ImageAnalysis analysis;
             try
             {
-                analysis = await pipeline.AnalyzeAsync(bytes, request, cancellationToken).ConfigureAwait(false);
+                analysis = await _pipeline.AnalyzeAsync(bytes, request, cancellationToken).ConfigureAwait(false);
             }
             catch (ImageDecodeException)
             {
