@@ -68,6 +68,23 @@ internal sealed class EmotionNet : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) => layers.forward(input);
 
+    /// <summary>
+    /// Stores every conv weight channels-last (NHWC strides, same values), so libtorch's CPU convolutions run in that
+    /// layout and hand it on to BatchNorm, ReLU and pooling. Call before an optimiser takes the parameters.
+    /// </summary>
+    public void UseChannelsLast()
+    {
+        foreach (var module in layers.children())
+        {
+            if (module is TorchSharp.Modules.Conv2d conv)
+            {
+                // A view made outside no_grad: the optimiser may update it in place.
+                var nhwc = conv.weight!.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+                conv.weight = new TorchSharp.Modules.Parameter(nhwc);
+            }
+        }
+    }
+
     public long ParameterCount()
     {
         long total = 0;

@@ -23,6 +23,7 @@ namespace FerService.Training
                        [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
                        [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
+                       [--layout nchw|nhwc]   (nhwc: conv weights stored channels-last, so libtorch's CPU convolutions run NHWC)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
               ensemble --members a.onnx,b.onnx[,...] [--average probabilities|logits] [--data ...] [--out models/]
@@ -150,6 +151,12 @@ namespace FerService.Training
                     null or "fp32" => false,
                     "bf16" => true,
                     var other => throw new ArgumentException($"--precision must be fp32 or bf16, not '{other}'."),
+                },
+                ChannelsLast = arguments.Get("layout") switch
+                {
+                    null or "nchw" => false,
+                    "nhwc" => true,
+                    var other => throw new ArgumentException($"--layout must be nchw or nhwc, not '{other}'."),
                 },
                 Command = CommandLine(args),
             };

@@ -52,6 +52,8 @@ internal sealed record TrainOptions
     public double DistillationTemperature { get; init; } = 2;
     /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
     public bool BFloat16 { get; init; }
+    /// <summary>Conv weights stored channels-last (<see cref="EmotionNet.UseChannelsLast"/>): the same net, another memory layout.</summary>
+    public bool ChannelsLast { get; init; }
     /// <summary>
     /// Re-estimate every BatchNorm's statistics on the clean Training faces before export: training gathered them on
     /// augmented, partly erased (and with bf16, lower-precision) batches, which is not what the service feeds the model.

@@ -53,8 +53,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             log.WriteLine($"starting from {Path.GetFileName(init)} (sha256 {_initSha256})");
         }
         CopyState(model, ema);
+        if (options.ChannelsLast)
+        {
+            model.UseChannelsLast();
+        }
         using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
-        log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}");
+        log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}{(options.ChannelsLast ? ", channels-last" : "")}");
         using var teacher = OpenTeacher(mean, std);
         using var loss = new LossTerms(options);
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
@@ -65,7 +69,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var budgetSeconds = options.Minutes * 60;
         var order = Enumerable.Range(0, train.Count).ToArray();
         var epochLog = new List<EpochLog>();
-        var best = new BestCheckpoint(options.OutputDirectory);
+        var best = new BestCheckpoint(options.OutputDirectory, NewModel);
         long steps = 0;
         var finished = false;
 
@@ -219,7 +223,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     /// The best weights seen on PublicTest (model or EMA, any epoch), kept in memory and saved as the checkpoint so a
     /// stopped run can still be exported.
     /// </summary>
-    private sealed class BestCheckpoint(string outputDirectory)
+    private sealed class BestCheckpoint(string outputDirectory, Func<EmotionNet> newModel)
     {
         private Dictionary<string, Tensor>? _state;
 
@@ -237,7 +241,10 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             DisposeState(_state);
             _state = CloneState(candidate);
             Directory.CreateDirectory(outputDirectory);
-            candidate.save(Path.Combine(outputDirectory, CheckpointFileName));
+            // Saved from a plain copy: a channels-last net's weights are not contiguous, which save() refuses.
+            using var copy = newModel();
+            LoadState(copy, _state);
+            copy.save(Path.Combine(outputDirectory, CheckpointFileName));
         }
 
         public void LoadInto(EmotionNet model)
@@ -648,7 +655,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var state = new Dictionary<string, Tensor>();
         foreach (var (name, value) in model.state_dict())
         {
-            state[name] = value.detach().clone();
+            state[name] = value.detach().contiguous().clone();
         }
         return state;
     }

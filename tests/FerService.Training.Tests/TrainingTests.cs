@@ -294,6 +294,54 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void UseChannelsLast_SmallNetwork_SameLogitsAndGradientsAsNchw()
+    {
+        random.manual_seed(13);
+        using var nchw = new EmotionNet("8,M,16,M", 7, 0, 0, hidden: 12);
+        using var nhwc = new EmotionNet("8,M,16,M", 7, 0, 0, hidden: 12);
+        using (no_grad())
+        {
+            foreach (var (to, from) in nhwc.parameters().Zip(nchw.parameters()))
+            {
+                to.copy_(from);
+            }
+        }
+        nhwc.UseChannelsLast();
+        using var input = randn(6, 1, 48, 48);
+        using var labels = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
+
+        using var expected = nchw.forward(input);
+        nn.functional.cross_entropy(expected, labels).backward();
+        using var actual = nhwc.forward(input);
+        nn.functional.cross_entropy(actual, labels).backward();
+
+        var convWeights = nhwc.Layers.OfType<Conv2d>().Select(c => c.weight!).ToArray();
+        Assert.Contains(convWeights, w => !w.is_contiguous()); // the layout really changed (a 1-channel input conv may look contiguous)
+        Assert.True((actual - expected).abs().max().item<float>() < 1e-4f, "channels-last logits differ");
+        foreach (var (mine, theirs) in nhwc.parameters().Zip(nchw.parameters()))
+        {
+            Assert.True((mine.grad! - theirs.grad!).abs().max().item<float>() < 1e-4f, $"gradient differs over {mine.numel()} values");
+        }
+    }
+
+    [Fact]
+    public void Train_LayoutNhwc_WritesTheCheckpointAndBothModels()
+    {
+        var data = WriteSyntheticCsv(64, 32);
+        var models = Path.Combine(_directory, "nhwc");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = Cli.Run(["train", "--data", data, "--epochs", "1", "--max-steps", "2", "--batch", "16", "--arch", "8,M,16,M", "--threads", "1",
+            "--layout", "nhwc", "--out", models], output, error);
+
+        Assert.True(exit == 0, error.ToString());
+        Assert.Contains("channels-last", output.ToString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(models, Trainer.CheckpointFileName)));
+        Assert.True(File.Exists(Path.Combine(models, "emotion-fer2013-int8.onnx")));
+    }
+
+    [Fact]
     public void SampleBeta_SmallAlpha_SymmetricWithMostMassNearTheEnds()
     {
         var random = new Random(11);
