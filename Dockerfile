@@ -29,10 +29,15 @@ RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-rest
 
 # 3. ffmpeg and ffprobe for video uploads, with the shared libraries they link (from the same Ubuntu release as the
 #    runtime, minus the C/C++ runtime the chiseled image already has): copied in, since that image has no apt. Paths
-#    are taken under /usr/lib, as /lib is a link to it there.
+#    are taken under /usr/lib, as /lib is a link to it there. Also TurboJPEG (libjpeg-turbo's SIMD decoder, needs only
+#    libc), which decodes JPEG uploads faster than SkiaSharp's own copy (docs/decisions/jpeg-decoding.md); Ubuntu
+#    names its package libturbojpeg, Debian libturbojpeg0.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS ffmpeg
-RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg \
+    && (apt-get install -y --no-install-recommends libturbojpeg || apt-get install -y --no-install-recommends libturbojpeg0) \
+    && rm -rf /var/lib/apt/lists/* \
     && mkdir /ffmpeg && cp --parents /usr/bin/ffmpeg /usr/bin/ffprobe /ffmpeg \
+    && cp --parents -L /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 /ffmpeg \
     && ldd /usr/bin/ffmpeg /usr/bin/ffprobe | awk '/=>/ {print $3}' | sed 's|^/lib/|/usr/lib/|' | sort -u \
        | grep -vE 'libc\.so|libm\.so|libstdc\+\+|libgcc_s|ld-linux|libpthread|libdl\.|librt\.' \
        | xargs -I{} cp --parents -L {} /ffmpeg

@@ -269,3 +269,91 @@ public sealed class ExifDecodingTests
         Assert.InRange(decoded.Pixels[topLeft], 100, 150);
     }
 }
+
+/// <summary>A fact that needs the system's TurboJPEG; skipped with a message saying how to install it.</summary>
+internal sealed class TurboJpegFactAttribute : FactAttribute
+{
+    public TurboJpegFactAttribute()
+    {
+        if (!TurboJpeg.IsAvailable)
+        {
+            Skip = "libturbojpeg.so.0 is not installed (Debian: apt-get install libturbojpeg0); JPEG pixels then come from SkiaSharp alone.";
+        }
+    }
+}
+
+public sealed class TurboJpegTests
+{
+    private static readonly SkiaImageDecoder WithTurbo = new(turboJpeg: true);
+    private static readonly SkiaImageDecoder SkiaOnly = new(turboJpeg: false);
+
+    /// <summary>A busy picture (gradients, shapes, text-like strokes) so every DCT coefficient and chroma sample matters.</summary>
+    private static byte[] Photo(int width, int height, int quality, SKColorType colour = SKColorType.Rgba8888, int seed = 1)
+    {
+        var random = new Random(seed);
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, colour, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            using var gradient = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(width, height),
+                [new SKColor(30, 60, 200), new SKColor(240, 200, 40), new SKColor(20, 160, 90)], SKShaderTileMode.Clamp);
+            using var background = new SKPaint { Shader = gradient };
+            canvas.DrawRect(0, 0, width, height, background);
+            using var paint = new SKPaint { IsAntialias = true };
+            for (var i = 0; i < 60; i++)
+            {
+                paint.Color = new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256));
+                paint.StrokeWidth = random.Next(1, 6);
+                paint.Style = i % 3 == 0 ? SKPaintStyle.Stroke : SKPaintStyle.Fill;
+                canvas.DrawCircle(random.Next(width), random.Next(height), random.Next(3, Math.Max(4, width / 6)), paint);
+            }
+        }
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Jpeg, quality);
+        return data.ToArray();
+    }
+
+    [TurboJpegFact]
+    public void TryDecode_OrdinaryJpeg_DecodesThroughTurboJpeg()
+    {
+        var jpeg = Photo(64, 48, 90);
+        var pixels = new byte[64 * 48 * 4];
+
+        Assert.True(TurboJpeg.TryDecode(jpeg, pixels, 64, 48, 64 * 4));
+        Assert.Equal(255, pixels[3]); // opaque alpha written
+    }
+
+    [TurboJpegFact]
+    public void Decode_JpegsOfManySizesAndQualities_SameBytesAsSkia()
+    {
+        (int Width, int Height, int Quality, SKColorType Colour, int MinLongSide)[] cases =
+        [
+            (640, 480, 60, SKColorType.Rgba8888, 0), (801, 603, 95, SKColorType.Rgba8888, 0), (1280, 720, 80, SKColorType.Rgba8888, 0),
+            (17, 9, 75, SKColorType.Rgba8888, 0), (320, 240, 85, SKColorType.Gray8, 0),
+            (3000, 1700, 85, SKColorType.Rgba8888, 1280), // decoded at 1/2 in the DCT
+            (5200, 2900, 70, SKColorType.Rgba8888, 1280), // 1/4
+        ];
+        foreach (var (width, height, quality, colour, minLongSide) in cases)
+        {
+            var jpeg = Photo(width, height, quality, colour, seed: width);
+
+            using var turbo = WithTurbo.Decode(jpeg, DecodeLimits.Default, minLongSide);
+            using var skia = SkiaOnly.Decode(jpeg, DecodeLimits.Default, minLongSide);
+
+            Assert.Equal((skia.Width, skia.Height), (turbo.Width, turbo.Height));
+            Assert.True(skia.Pixels.SequenceEqual(turbo.Pixels), $"{width}x{height} q{quality} {colour} at min side {minLongSide}: pixels differ");
+        }
+    }
+
+    [TurboJpegFact]
+    public void Decode_TruncatedJpeg_ThrowsCorruptAsSkiaAlone()
+    {
+        var jpeg = Photo(320, 240, 90);
+        var truncated = jpeg.AsSpan(0, jpeg.Length * 2 / 3).ToArray();
+
+        var turbo = Assert.Throws<ImageDecodeException>(() => WithTurbo.Decode(truncated, DecodeLimits.Default).Dispose());
+        var skia = Assert.Throws<ImageDecodeException>(() => SkiaOnly.Decode(truncated, DecodeLimits.Default).Dispose());
+
+        Assert.Equal(ImageErrorKind.Corrupt, turbo.Kind);
+        Assert.Equal(skia.Message, turbo.Message);
+    }
+}
