@@ -280,6 +280,67 @@ public sealed class DetectionTests
         Assert.Equal(general, fast);
     }
 
+    /// <summary>Each box's mean, one box and one channel at a time: what the shrink must equal byte for byte.</summary>
+    private static byte[] BoxMeans(byte[] pixels, int width, int height, int rowBytes, int factor)
+    {
+        var outWidth = (width + factor - 1) / factor;
+        var outHeight = (height + factor - 1) / factor;
+        var means = new byte[outWidth * outHeight * 4];
+        for (var y = 0; y < outHeight; y++)
+        {
+            for (var x = 0; x < outWidth; x++)
+            {
+                var rows = Math.Min(factor, height - y * factor);
+                var columns = Math.Min(factor, width - x * factor);
+                for (var c = 0; c < 4; c++)
+                {
+                    var sum = 0;
+                    for (var dy = 0; dy < rows; dy++)
+                    {
+                        for (var dx = 0; dx < columns; dx++)
+                        {
+                            sum += pixels[(y * factor + dy) * rowBytes + (x * factor + dx) * 4 + c];
+                        }
+                    }
+                    means[(y * outWidth + x) * 4 + c] = (byte)((sum + rows * columns / 2) / (rows * columns));
+                }
+            }
+        }
+        return means;
+    }
+
+    [Theory]
+    [InlineData(1280, 720, 5, 0)] // a 1280-px photo into the 256 view
+    [InlineData(1024, 768, 4, 0)]
+    [InlineData(801, 603, 3, 0)] // partial boxes at the right and bottom
+    [InlineData(37, 23, 7, 12)] // a region: rows longer than the width
+    [InlineData(5, 3, 9, 0)] // one partial box
+    [InlineData(600, 2, 300, 0)] // past 257 rows' worth of 16-bit sums: the per-pixel path
+    public void BoxShrink_RandomPixels_SameBytesAsEachBoxMean(int width, int height, int factor, int extraRowBytes)
+    {
+        var rowBytes = width * 4 + extraRowBytes;
+        var pixels = new byte[rowBytes * height];
+        new Random(width * 13 + factor).NextBytes(pixels);
+        var expected = BoxMeans(pixels, width, height, rowBytes, factor);
+        var actual = new byte[expected.Length];
+
+        DetectorInput.BoxShrink(pixels, width, height, rowBytes, factor, actual);
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void BoxShrink_AllWhiteFactor257_NoOverflow()
+    {
+        var pixels = new byte[257 * 257 * 4];
+        Array.Fill(pixels, (byte)255);
+        var shrunk = new byte[4];
+
+        DetectorInput.BoxShrink(pixels, 257, 257, 257 * 4, 257, shrunk);
+
+        Assert.Equal([255, 255, 255, 255], shrunk);
+    }
+
     [Theory]
     [InlineData(0, 0, 300, 128)] // factor 2, at the image corner
     [InlineData(211, 97, 300, 128)] // factor 2, inside, off the box grid

@@ -130,50 +130,109 @@ internal static class DetectorInput
     internal static void AverageBoxes(RgbaImage image, int factor, Span<byte> target) =>
         AverageBoxes(image.Pixels, image.Width, image.Height, image.RowBytes, factor, target);
 
+    /// <summary>
+    /// Box means in two passes per output row: the box's source rows summed into 16-bit column sums a vector at a time
+    /// (255 × 257 still fits), then each box's columns added as one four-channel vector. Same sums and rounding as a
+    /// per-pixel loop; factors above 257 take that loop.
+    /// </summary>
     private static void AverageBoxes(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, int rowBytes, int factor, Span<byte> target)
     {
+        const int MaxColumnRows = ushort.MaxValue / byte.MaxValue;
+        if (factor > MaxColumnRows)
+        {
+            AverageBoxesPerPixel(source, sourceWidth, sourceHeight, rowBytes, factor, target);
+            return;
+        }
         var width = (sourceWidth + factor - 1) / factor;
         var height = (sourceHeight + factor - 1) / factor;
-        var outputRowBytes = width * 4;
-        var sums = ArrayPool<int>.Shared.Rent(width * 4);
+        var rowLength = sourceWidth * 4;
+        var columns = ArrayPool<ushort>.Shared.Rent(rowLength);
         try
         {
+            var sums = columns.AsSpan(0, rowLength);
+            ref var sumsStart = ref MemoryMarshal.GetReference(sums);
             for (var y = 0; y < height; y++)
             {
-                Array.Clear(sums, 0, width * 4);
+                sums.Clear();
                 var firstRow = y * factor;
                 var endRow = Math.Min(firstRow + factor, sourceHeight);
                 for (var sourceY = firstRow; sourceY < endRow; sourceY++)
                 {
-                    var row = source.Slice(sourceY * rowBytes, sourceWidth * 4);
-                    for (int x = 0, box = 0, left = factor; x < row.Length; x += 4)
-                    {
-                        sums[box] += row[x];
-                        sums[box + 1] += row[x + 1];
-                        sums[box + 2] += row[x + 2];
-                        sums[box + 3] += row[x + 3];
-                        if (--left == 0)
-                        {
-                            box += 4;
-                            left = factor;
-                        }
-                    }
+                    AddRow(source.Slice(sourceY * rowBytes, rowLength), sums);
                 }
-                var output = target.Slice(y * outputRowBytes, outputRowBytes);
+                var output = target.Slice(y * width * 4, width * 4);
                 var rows = endRow - firstRow;
                 for (var x = 0; x < width; x++)
                 {
-                    var count = rows * Math.Min(factor, sourceWidth - x * factor);
-                    for (var c = 0; c < 4; c++)
+                    var first = x * factor;
+                    var end = Math.Min(first + factor, sourceWidth);
+                    var box = Vector128<uint>.Zero;
+                    for (var column = first; column < end; column++)
                     {
-                        output[x * 4 + c] = (byte)((sums[x * 4 + c] + count / 2) / count);
+                        box += Vector128.WidenLower(Vector128.CreateScalarUnsafe(
+                            Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref sumsStart, column * 4)))).AsUInt16());
                     }
+                    var count = (uint)(rows * (end - first));
+                    var half = count / 2;
+                    output[x * 4] = (byte)((box.GetElement(0) + half) / count);
+                    output[x * 4 + 1] = (byte)((box.GetElement(1) + half) / count);
+                    output[x * 4 + 2] = (byte)((box.GetElement(2) + half) / count);
+                    output[x * 4 + 3] = (byte)((box.GetElement(3) + half) / count);
                 }
             }
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(sums);
+            ArrayPool<ushort>.Shared.Return(columns);
+        }
+    }
+
+    /// <summary>Adds each byte of <paramref name="row"/> to the 16-bit sum at the same index.</summary>
+    private static void AddRow(ReadOnlySpan<byte> row, Span<ushort> sums)
+    {
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= row.Length; i += 16)
+            {
+                var bytes = Vector128.Create(row.Slice(i, 16));
+                (Vector128.Create((ReadOnlySpan<ushort>)sums.Slice(i, 8)) + Vector128.WidenLower(bytes)).CopyTo(sums.Slice(i, 8));
+                (Vector128.Create((ReadOnlySpan<ushort>)sums.Slice(i + 8, 8)) + Vector128.WidenUpper(bytes)).CopyTo(sums.Slice(i + 8, 8));
+            }
+        }
+        for (; i < row.Length; i++)
+        {
+            sums[i] += row[i];
+        }
+    }
+
+    /// <summary>The per-pixel box average, for factors whose column sums could overflow 16 bits.</summary>
+    private static void AverageBoxesPerPixel(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, int rowBytes, int factor, Span<byte> target)
+    {
+        var width = (sourceWidth + factor - 1) / factor;
+        var height = (sourceHeight + factor - 1) / factor;
+        for (var y = 0; y < height; y++)
+        {
+            var firstRow = y * factor;
+            var endRow = Math.Min(firstRow + factor, sourceHeight);
+            for (var x = 0; x < width; x++)
+            {
+                var firstColumn = x * factor;
+                var endColumn = Math.Min(firstColumn + factor, sourceWidth);
+                var count = (endRow - firstRow) * (endColumn - firstColumn);
+                for (var c = 0; c < 4; c++)
+                {
+                    long sum = 0;
+                    for (var sourceY = firstRow; sourceY < endRow; sourceY++)
+                    {
+                        for (var sourceX = firstColumn; sourceX < endColumn; sourceX++)
+                        {
+                            sum += source[sourceY * rowBytes + sourceX * 4 + c];
+                        }
+                    }
+                    target[(y * width + x) * 4 + c] = (byte)((sum + count / 2) / count);
+                }
+            }
         }
     }
 
