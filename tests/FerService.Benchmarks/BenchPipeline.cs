@@ -28,6 +28,7 @@ internal sealed record PipelineSettings
     public bool ProposalCrops { get; init; } = !string.IsNullOrEmpty(Detection.ProposalModelPath);
     public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
+    public bool TurboJpeg { get; init; } = new PipelineOptions().TurboJpeg;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
     /// <summary>Images decoded and detected at once (0 = one per core, the default).</summary>
     public int MaxConcurrentImages { get; init; } = new PipelineOptions().MaxConcurrentImages;
@@ -71,6 +72,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
         services.Configure<PipelineOptions>(options =>
         {
             options.FlipAveraging = settings.FlipAveraging;
+            options.TurboJpeg = settings.TurboJpeg;
             options.MaxConcurrentImages = settings.MaxConcurrentImages;
         });
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

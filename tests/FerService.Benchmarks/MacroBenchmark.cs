@@ -58,6 +58,7 @@ internal sealed record MacroSettings
                 case "--proposal-crop-scale": pipeline = pipeline with { ProposalCropScale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
+                case "--turbo-jpeg": pipeline = pipeline with { TurboJpeg = bool.Parse(value) }; break;
                 case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--max-concurrent-images": pipeline = pipeline with { MaxConcurrentImages = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
@@ -79,6 +80,7 @@ internal sealed record MacroSettings
         $"--Fer:Detection:ProposalModelPath={(Pipeline.ProposalCrops ? "models/" + Pipeline.ProposalModelFile : "")}",
         Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
+        $"--Fer:Pipeline:TurboJpeg={Pipeline.TurboJpeg}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
         Invariant($"--Fer:Pipeline:MaxConcurrentImages={Pipeline.MaxConcurrentImages}"),
         .. ExtraServiceArguments,
@@ -111,7 +113,7 @@ internal static class MacroBenchmark
         var sizes = string.Join(", ", scenes.Select(s => $"{s.Width}x{s.Height}").Distinct());
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} {settings.Scenes} scenes ({sizes}) JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
         Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}"
-            + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, "
+            + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {settings.Pipeline.TurboJpeg && FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches, CpuUsage Cpu)>();

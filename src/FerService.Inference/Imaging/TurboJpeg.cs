@@ -17,7 +17,7 @@ internal static unsafe partial class TurboJpeg
 
     private static readonly Lazy<bool> Loaded = new(Load);
 
-    /// <summary>Whether the library was found; <c>FER_TURBOJPEG=0</c> turns it off (for comparisons).</summary>
+    /// <summary>Whether the library was found (<c>Fer:Pipeline:TurboJpeg</c> decides whether it is used).</summary>
     public static bool IsAvailable => Loaded.Value;
 
     /// <summary>
@@ -51,7 +51,7 @@ internal static unsafe partial class TurboJpeg
 
     private static bool Load()
     {
-        if (Environment.GetEnvironmentVariable("FER_TURBOJPEG") == "0" || !OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
         {
             return false;
         }

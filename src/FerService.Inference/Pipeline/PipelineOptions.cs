@@ -20,6 +20,12 @@ public sealed class PipelineOptions
     public int DecodeMinLongSide { get; set; } = 1280;
 
     /// <summary>
+    /// Take JPEG pixels from the system's TurboJPEG (libjpeg-turbo with SIMD) where it is installed: the same bytes as
+    /// SkiaSharp's own decoder, faster (docs/decisions/jpeg-decoding.md). False: SkiaSharp decodes everything.
+    /// </summary>
+    public bool TurboJpeg { get; set; } = true;
+
+    /// <summary>
     /// Images decoded, detected and aligned at once across all requests and pipelines (0 = one per core); the others wait
     /// their turn in arrival order. On a CPU-bound box more at once only share the cores: each takes longer, none
     /// finishes sooner, and a large image holds every smaller one back. Classification stays batched across them all.
