@@ -35,6 +35,4 @@ public sealed class ModelCard
 
     /// <summary>Whether the calibrated probabilities' top value lies under <see cref="UncertaintyThreshold"/>.</summary>
     public bool IsUncertain(ReadOnlySpan<float> probabilities) => _manifest.IsUncertain(probabilities);
-
-    internal ModelManifest Manifest => _manifest;
 }

@@ -104,9 +104,7 @@ public sealed class ErrorTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [Fact]
     public async Task Post_MultipartWithoutClosingBoundary_Returns400Problem()
     {
-        using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(
-            "--XYZ\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nabcdefgh"));
-        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XYZ");
+        using var content = Http.MultipartWithoutClosingBoundary("images", "a.png", "image/png");
         var response = await factory.CreateClient().PostAsync("/api/emotions", content);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "closing boundary");
     }

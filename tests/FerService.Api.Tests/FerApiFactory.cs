@@ -90,6 +90,15 @@ internal static class Http
         return data.ToArray();
     }
 
+    /// <summary>A multipart body with one part of <paramref name="field"/> whose closing boundary never comes (boundary XYZ).</summary>
+    public static ByteArrayContent MultipartWithoutClosingBoundary(string field, string fileName, string contentType)
+    {
+        var content = new ByteArrayContent(System.Text.Encoding.ASCII.GetBytes(
+            $"--XYZ\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{fileName}\"\r\nContent-Type: {contentType}\r\n\r\nabcdefgh"));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XYZ");
+        return content;
+    }
+
     /// <summary>Polls /health/ready until it answers 200 (or a minute passes) and returns the last response.</summary>
     public static async Task<HttpResponseMessage> WaitReadyAsync(HttpClient client)
     {

@@ -172,9 +172,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [VideoFact]
     public async Task PostVideo_MultipartWithoutClosingBoundary_Returns400()
     {
-        using var content = new ByteArrayContent(System.Text.Encoding.ASCII.GetBytes(
-            "--XYZ\r\nContent-Disposition: form-data; name=\"video\"; filename=\"a.mp4\"\r\nContent-Type: video/mp4\r\n\r\nabcdefgh"));
-        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XYZ");
+        using var content = Http.MultipartWithoutClosingBoundary("video", "a.mp4", "video/mp4");
         var response = await factory.CreateClient().PostAsync("/api/emotions/video", content);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "closing boundary");
     }

@@ -27,7 +27,6 @@ internal static class EmotionHandlers
         [AsParameters] EmotionQuery query,
         BufferedUploads uploads,
         EmotionPipeline pipeline,
-        ModelCard model,
         IOptions<LimitsOptions> limitsOptions,
         IOptions<DetectionOptions> detectionOptions,
         ApiMetrics metrics,
@@ -51,6 +50,7 @@ internal static class EmotionHandlers
 
         var results = new ImageResult[uploads.Count];
         double decodeMs = 0, detectMs = 0, classifyMs = 0;
+        var model = pipeline.Model;
         var labels = model.Labels;
         try
         {
@@ -106,7 +106,6 @@ internal static class EmotionHandlers
         [FromQuery(Name = "format")] string? format,
         BufferedUploads uploads,
         EmotionPipeline pipeline,
-        ModelCard model,
         FaceAnnotator annotator,
         IOptions<LimitsOptions> limitsOptions,
         IOptions<DetectionOptions> detectionOptions,

@@ -5,7 +5,6 @@ using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Hosting;
 using FerService.Api.Streaming;
-using FerService.Inference;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
@@ -19,7 +18,7 @@ namespace FerService.Api.Handlers;
 /// <summary>The stream WebSocket: frames in, tracked faces out, one frame in flight per connection.</summary>
 internal static class StreamHandlers
 {
-    internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(StreamExtensions.PipelineKey)] EmotionPipeline pipeline, ModelCard model,
+    internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(StreamExtensions.PipelineKey)] EmotionPipeline pipeline,
         IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Analysis.LimitsOptions> limits,
         StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime)
     {
@@ -39,7 +38,7 @@ internal static class StreamHandlers
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             try
             {
-                await RunAsync(socket, pipeline, model, options,
+                await RunAsync(socket, pipeline, options,
                     new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
                     lifetime.ApplicationStopping, context.RequestAborted);
             }
@@ -59,7 +58,7 @@ internal static class StreamHandlers
     /// Frames until the client closes, sends no complete frame within the idle timeout (closed with 1008 "idle"), or the
     /// host stops (closed with 1001 "going away" at the start of shutdown, after the frame in hand is answered).
     /// </summary>
-    private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, ModelCard model, StreamOptions options,
+    private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, StreamOptions options,
         AnalysisRequest request, CancellationToken stopping, CancellationToken aborted)
     {
         var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
@@ -105,7 +104,7 @@ internal static class StreamHandlers
                     try
                     {
                         var analysis = await pipeline.AnalyzeAsync(buffer.AsMemory(0, length), request, aborted);
-                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ContractMapping.ToStreamFaces(tracker.Update(analysis.Faces), model), null);
+                        result = new StreamFrameResult(frame, analysis.Width, analysis.Height, ContractMapping.ToStreamFaces(tracker.Update(analysis.Faces), pipeline.Model), null);
                     }
                     catch (ImageDecodeException e)
                     {
