@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FerService.Inference.Detection;
 using FerService.Tests.Shared;
 using SkiaSharp;
 
@@ -149,7 +150,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
             ("detect", "boolean", null, null, "true"),
             ("maxFaces", "integer", 1, 50, "50"),
             ("minFaceSize", "number", 0, 16384, "0"),
-            ("minScore", "number", 0.01, 0.99, "0.6"),
+            ("minScore", "number", 0.01, 0.99, new DetectionOptions().MinScore.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         })
         {
             var parameter = parameters[name];

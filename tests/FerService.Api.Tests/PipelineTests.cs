@@ -135,8 +135,12 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
     {
         var outcome = await EvaluateScenesAsync(factory.CreateClient(), PublicTest.Rows, SampleRows(FaceCount), 2013);
         output.WriteLine(outcome.ToString());
-        Assert.True(outcome.Found >= 0.97, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
-        Assert.True(outcome.FalseFacesPerImage <= 0.05, $"{outcome.FalseFacesPerImage:F3} false faces per image");
+        // Measured on these scenes: 96.13 % found, 0.030 false faces per image. The 0.05 the proposal crops' finds must
+        // score above the threshold trades about a point of these faces for a quarter of the false ones (the square
+        // view without it: 97.19 %, 0.041; with it: 96.25 %, 0.028); on the varied scenes of evaluate-scenes the new
+        // defaults find 3 points more with 42 % fewer false faces (docs/scene-evaluation.md).
+        Assert.True(outcome.Found >= 0.955, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
+        Assert.True(outcome.FalseFacesPerImage <= 0.04, $"{outcome.FalseFacesPerImage:F3} false faces per image");
         // Misses are bounded above; here only how detection and alignment change the classification of the faces found.
         Assert.True(Math.Abs(outcome.AccuracyFoundEndToEnd - outcome.AccuracyFoundCrops) <= 0.03,
             $"found faces: from the scene {outcome.AccuracyFoundEndToEnd:P2} vs their crops {outcome.AccuracyFoundCrops:P2}");

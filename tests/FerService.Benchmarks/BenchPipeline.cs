@@ -24,6 +24,9 @@ internal sealed record PipelineSettings
     public string Detector { get; init; } = "256";
     public bool Tiling { get; init; } = Detection.Tiling;
     public float TileProposalScore { get; init; } = Detection.TileProposalScore;
+    public float WholeViewDownscale { get; init; } = Detection.WholeViewDownscale;
+    public float MinScore { get; init; } = Detection.MinScore;
+    public float CloserLookScoreMargin { get; init; } = Detection.CloserLookScoreMargin;
     /// <summary>Closer look through the short-range model on crops around weak candidates (the default), or half-size tiles.</summary>
     public bool ProposalCrops { get; init; } = !string.IsNullOrEmpty(Detection.ProposalModelPath);
     public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
@@ -66,6 +69,9 @@ internal sealed class BenchPipeline : IAsyncDisposable
             options.TileProposalScore = settings.TileProposalScore;
             options.ProposalModelPath = settings.ProposalCrops ? Path.Combine(Repository.Models, settings.ProposalModelFile) : null;
             options.ProposalCropScale = settings.ProposalCropScale;
+            options.WholeViewDownscale = settings.WholeViewDownscale;
+            options.MinScore = settings.MinScore;
+            options.CloserLookScoreMargin = settings.CloserLookScoreMargin;
         });
         services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, settings.ClassifierManifest));
         services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);
@@ -77,6 +83,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
         });
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         Pipeline = _services.GetRequiredService<EmotionPipeline>();
+        Request = new(true, new DetectionRequest(settings.MinScore, 50, 0));
     }
 
     public OnnxSessionFactory Sessions => _services.GetRequiredService<OnnxSessionFactory>();
@@ -89,7 +96,8 @@ internal sealed class BenchPipeline : IAsyncDisposable
 
     public EmotionClassifier Classifier => (EmotionClassifier)_services.GetRequiredService<IEmotionClassifier>();
 
-    public static AnalysisRequest Request { get; } = new(true, new DetectionRequest(0.6f, 50, 0));
+    /// <summary>Detect with the configured threshold, as a request that names none.</summary>
+    public AnalysisRequest Request { get; }
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

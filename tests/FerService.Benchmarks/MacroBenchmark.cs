@@ -54,6 +54,9 @@ internal sealed record MacroSettings
                 case "--detector": pipeline = pipeline with { Detector = value }; break;
                 case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
                 case "--tile-proposal-score": pipeline = pipeline with { TileProposalScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--whole-view-downscale": pipeline = pipeline with { WholeViewDownscale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--closer-look-margin": pipeline = pipeline with { CloserLookScoreMargin = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--min-score": pipeline = pipeline with { MinScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--proposal-crops": pipeline = pipeline with { ProposalCrops = bool.Parse(value) }; break;
                 case "--proposal-crop-scale": pipeline = pipeline with { ProposalCropScale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
@@ -79,6 +82,9 @@ internal sealed record MacroSettings
         Invariant($"--Fer:Detection:TileProposalScore={Pipeline.TileProposalScore}"),
         $"--Fer:Detection:ProposalModelPath={(Pipeline.ProposalCrops ? "models/" + Pipeline.ProposalModelFile : "")}",
         Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
+        Invariant($"--Fer:Detection:WholeViewDownscale={Pipeline.WholeViewDownscale}"),
+        Invariant($"--Fer:Detection:MinScore={Pipeline.MinScore}"),
+        Invariant($"--Fer:Detection:CloserLookScoreMargin={Pipeline.CloserLookScoreMargin}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
         $"--Fer:Pipeline:TurboJpeg={Pipeline.TurboJpeg}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
@@ -112,7 +118,7 @@ internal static class MacroBenchmark
         var pasted = scenes.Sum(s => s.Faces.Count);
         var sizes = string.Join(", ", scenes.Select(s => $"{s.Width}x{s.Height}").Distinct());
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} {settings.Scenes} scenes ({sizes}) JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
-        Console.WriteLine($"pipeline: detector {settings.Pipeline.Detector}, tiling {settings.Pipeline.Tiling}"
+        Console.WriteLine(Invariant($"pipeline: detector {settings.Pipeline.Detector}, whole view ÷{settings.Pipeline.WholeViewDownscale} (0 = 256 square), threshold {settings.Pipeline.MinScore} (+{settings.Pipeline.CloserLookScoreMargin} in crops), tiling {settings.Pipeline.Tiling}")
             + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {settings.Pipeline.TurboJpeg && FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
@@ -126,11 +132,11 @@ internal static class MacroBenchmark
             {
                 foreach (var scene in scenes)
                 {
-                    found += (await pipeline.Pipeline.AnalyzeAsync(scene.Encoded, BenchPipeline.Request, CancellationToken.None)).Faces.Count;
+                    found += (await pipeline.Pipeline.AnalyzeAsync(scene.Encoded, pipeline.Request, CancellationToken.None)).Faces.Count;
                 }
                 Console.WriteLine(Invariant($"bare pipeline finds {found} faces in the {pasted} pasted, {views.Mean:F2} detector runs per image"));
             }
-            Task<ImageAnalysis> Analyze(int i) => pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, BenchPipeline.Request, CancellationToken.None);
+            Task<ImageAnalysis> Analyze(int i) => pipeline.Pipeline.AnalyzeAsync(scenes[i].Encoded, pipeline.Request, CancellationToken.None);
             await LoadLoop.RunAsync(WarmUpConcurrency(settings), WarmUp, scenes.Count, async i =>
             {
                 await Analyze(i).ConfigureAwait(false);

@@ -23,7 +23,7 @@ public abstract class PipelineBenchmarkBase : IDisposable
         _pipeline = new BenchPipeline(Settings);
         Jpeg = Scenes.Build(2)[1].Encoded;
         Image = new SkiaImageDecoder().Decode(Jpeg, DecodeLimits.Default);
-        Faces = Pipeline.Detector.Detect(Image, BenchPipeline.Request.Detection);
+        Faces = Pipeline.Detector.Detect(Image, Pipeline.Request.Detection);
         AfterSetup();
     }
 
@@ -113,7 +113,7 @@ public class DetectorBenchmarks : PipelineBenchmarkBase
 
     /// <summary>The whole detector stage as the service runs it (full view plus tiles).</summary>
     [Benchmark]
-    public int Detect() => Pipeline.Detector.Detect(Image, BenchPipeline.Request.Detection).Count;
+    public int Detect() => Pipeline.Detector.Detect(Image, Pipeline.Request.Detection).Count;
 }
 
 /// <summary>Rotate, crop and resize one detected face to the classifier's input.</summary>
@@ -164,5 +164,5 @@ public class PipelineBenchmarks : PipelineBenchmarkBase
 {
     [Benchmark]
     public async Task<int> Analyze640x480Jpeg() =>
-        (await Pipeline.Pipeline.AnalyzeAsync(Jpeg, BenchPipeline.Request, CancellationToken.None).ConfigureAwait(false)).Faces.Count;
+        (await Pipeline.Pipeline.AnalyzeAsync(Jpeg, Pipeline.Request, CancellationToken.None).ConfigureAwait(false)).Faces.Count;
 }

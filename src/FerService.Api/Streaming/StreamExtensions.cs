@@ -31,6 +31,7 @@ public static class StreamExtensions
                 BoxScale = detection.BoxScale,
                 BoxShift = detection.BoxShift,
                 Tiling = false,
+                WholeViewDownscale = 0,
             });
         });
         return builder;

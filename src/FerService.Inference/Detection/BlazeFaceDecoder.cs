@@ -28,12 +28,21 @@ internal static class BlazeFaceDecoder
     /// regressors in input pixels; index = (row * grid + col) * anchorsPerCell + anchor.
     /// </summary>
     internal static void DecodeGrid(ReadOnlySpan<float> rawScores, ReadOnlySpan<float> regressors, int grid, int anchorsPerCell,
-        int inputSize, float minScore, List<Candidate> output)
+        int inputSize, float minScore, List<Candidate> output) =>
+        DecodeGrid(rawScores, regressors, grid, grid, anchorsPerCell, inputSize, 1f, 1f, minScore, output);
+
+    /// <summary>
+    /// <see cref="DecodeGrid(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, float, List{Candidate})"/> for a
+    /// rectangular input inside the square frame of <paramref name="inputSize"/>: the grid covers the fractions
+    /// <paramref name="spanX"/> × <paramref name="spanY"/> of the frame from its top-left corner.
+    /// </summary>
+    internal static void DecodeGrid(ReadOnlySpan<float> rawScores, ReadOnlySpan<float> regressors, int gridColumns, int gridRows,
+        int anchorsPerCell, int inputSize, float spanX, float spanY, float minScore, List<Candidate> output)
     {
-        var expected = grid * grid * anchorsPerCell;
+        var expected = gridColumns * gridRows * anchorsPerCell;
         if (rawScores.Length != expected || regressors.Length != expected * RegressorsPerAnchor)
         {
-            throw new ArgumentException($"Grid {grid}×{grid}×{anchorsPerCell} expects {expected} scores.", nameof(rawScores));
+            throw new ArgumentException($"Grid {gridColumns}×{gridRows}×{anchorsPerCell} expects {expected} scores.", nameof(rawScores));
         }
         var scale = 1f / inputSize;
         // Compare logits, not probabilities: one log per grid instead of one exp per anchor.
@@ -46,8 +55,8 @@ internal static class BlazeFaceDecoder
                 continue;
             }
             var cell = index / anchorsPerCell;
-            var anchorX = (cell % grid + 0.5f) / grid;
-            var anchorY = (cell / grid + 0.5f) / grid;
+            var anchorX = (cell % gridColumns + 0.5f) / gridColumns * spanX;
+            var anchorY = (cell / gridColumns + 0.5f) / gridRows * spanY;
             var r = regressors.Slice(index * RegressorsPerAnchor, RegressorsPerAnchor);
             var candidate = new Candidate
             {
@@ -285,6 +294,24 @@ internal readonly record struct Letterbox(float Scale, float OffsetX, float Offs
         var scale = Math.Min((float)inputSize / imageWidth, (float)inputSize / imageHeight);
         return new Letterbox(scale, (inputSize - imageWidth * scale) / 2, (inputSize - imageHeight * scale) / 2, inputSize);
     }
+
+    /// <summary>
+    /// The image shrunk by <paramref name="downscale"/> at the top-left of a square frame, and the part of the frame a
+    /// free-size model's input needs: whole <paramref name="cell"/>s, the long side between <paramref name="nominalSize"/>
+    /// and <paramref name="maxSide"/>.
+    /// </summary>
+    public static (Letterbox View, int Columns, int Rows) Shrink(int imageWidth, int imageHeight, int nominalSize, int cell,
+        float downscale, int maxSide)
+    {
+        var longSide = Math.Max(imageWidth, imageHeight);
+        var side = Math.Clamp(RoundUp((int)MathF.Ceiling(longSide / downscale), cell), nominalSize, Math.Max(nominalSize, maxSide / cell * cell));
+        var scale = (float)side / longSide;
+        var columns = Math.Min(side, RoundUp((int)MathF.Ceiling(imageWidth * scale), cell));
+        var rows = Math.Min(side, RoundUp((int)MathF.Ceiling(imageHeight * scale), cell));
+        return (new Letterbox(scale, 0, 0, side), columns, rows);
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>A square region of the image (possibly reaching past its edges) scaled to fill the input.</summary>
     public static Letterbox Tile(int x, int y, int side, int inputSize)

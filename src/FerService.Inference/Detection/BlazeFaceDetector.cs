@@ -22,6 +22,10 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     private readonly BlazeFaceDetector? _proposalDetector;
     private readonly float _proposalCropScale;
     private readonly int _maxProposalCrops;
+    private readonly float _closerLookScoreMargin;
+    private readonly bool _freeSize;
+    private readonly float _wholeViewDownscale;
+    private readonly int _maxWholeViewSide;
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
 
@@ -32,7 +36,13 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             throw new FileNotFoundException(
                 $"Face detector model '{options.ModelPath}' is missing. Run 'scripts/fetch-models.sh' (the build does it) to fetch the pinned BlazeFace package.", options.ModelPath);
         }
-        _session = sessions.Create(File.ReadAllBytes(options.ModelPath), "face detector");
+        var model = File.ReadAllBytes(options.ModelPath);
+        var nominalSize = 0;
+        if (options.WholeViewDownscale > 0)
+        {
+            model = BlazeFaceGraph.WithFreeInputSize(model, out nominalSize);
+        }
+        _session = sessions.Create(model, "face detector");
         _iouThreshold = options.IouThreshold;
         _boxScale = options.BoxScale;
         _boxShift = options.BoxShift;
@@ -40,15 +50,19 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         _tileProposalScore = options.TileProposalScore;
         _proposalCropScale = options.ProposalCropScale;
         _maxProposalCrops = options.MaxProposalCrops;
+        _closerLookScoreMargin = options.CloserLookScoreMargin;
+        _wholeViewDownscale = options.WholeViewDownscale;
+        _maxWholeViewSide = options.MaxWholeViewSide;
         var input = _session.InputMetadata.Single();
         _inputName = input.Key;
         var dims = input.Value.Dimensions;
-        if (dims.Length != 4 || dims[1] != dims[2] || dims[3] != 3)
+        if (dims.Length != 4 || dims[1] != dims[2] || dims[3] != 3 || (dims[1] <= 0 && nominalSize == 0))
         {
             throw new InvalidDataException($"Face detector input must be [1,S,S,3] NHWC; found [{string.Join(',', dims)}].");
         }
-        InputSize = dims[1];
-        _grids = MatchOutputs(_session.OutputMetadata);
+        _freeSize = nominalSize > 0;
+        InputSize = _freeSize ? nominalSize : dims[1];
+        _grids = MatchOutputs(_session.OutputMetadata, _freeSize ? ProbeOutputLengths() : null);
         _outputNames = new string[_grids.Length * 2];
         for (var g = 0; g < _grids.Length; g++)
         {
@@ -63,6 +77,7 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
                 Tiling = false,
                 ProposalModelPath = null,
                 IouThreshold = options.IouThreshold,
+                WholeViewDownscale = 0,
             });
         }
     }
@@ -74,7 +89,8 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs)
     {
         var candidates = new List<BlazeFaceDecoder.Candidate>();
-        var inputLength = InputSize * InputSize * 3;
+        var (whole, columns, rows) = WholeView(image.Width, image.Height);
+        var inputLength = Math.Max(InputSize * InputSize, columns * rows) * 3;
         var input = ArrayPool<float>.Shared.Rent(inputLength);
         var views = 1;
         try
@@ -84,11 +100,11 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             var everyTile = _tileProposalScore <= 0;
             var proposalScore = tiles.Count > 0 && !everyTile ? Math.Min(_tileProposalScore, request.MinScore / 2) : request.MinScore;
             var proposals = new List<BlazeFaceDecoder.Candidate>();
-            DetectView(image, Letterbox.Fit(image.Width, image.Height, InputSize), input.AsMemory(0, inputLength), request.MinScore,
+            DetectView(image, whole, columns, rows, input.AsMemory(0, columns * rows * 3), request.MinScore,
                 candidates, proposalScore, proposals);
             if (_proposalDetector is not null && tiles.Count > 0 && !everyTile)
             {
-                views += LookAtProposals(image, request.MinScore, candidates, proposals);
+                views += LookAtProposals(image, Math.Min(0.99f, request.MinScore + _closerLookScoreMargin), candidates, proposals);
                 tiles = [];
             }
             foreach (var (x, y, side) in tiles)
@@ -99,8 +115,8 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
                 }
                 views++;
                 var first = candidates.Count;
-                DetectView(image, Letterbox.Tile(x, y, side, InputSize), input.AsMemory(0, inputLength), request.MinScore, candidates,
-                    request.MinScore, proposals);
+                DetectView(image, Letterbox.Tile(x, y, side, InputSize), InputSize, InputSize, input.AsMemory(0, InputSize * InputSize * 3),
+                    request.MinScore, candidates, request.MinScore, proposals);
                 // A face cut by an inner tile edge is seen whole by a neighbour or the full view.
                 RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
             }
@@ -149,8 +165,8 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             {
                 var first = candidates.Count;
                 // Nothing scores below minScore here, so nothing is added to the proposals being iterated.
-                detector.DetectView(image, Letterbox.Tile(x, y, side, detector.InputSize), input.AsMemory(0, inputLength), minScore,
-                    candidates, minScore, proposals);
+                detector.DetectView(image, Letterbox.Tile(x, y, side, detector.InputSize), detector.InputSize, detector.InputSize,
+                    input.AsMemory(0, inputLength), minScore, candidates, minScore, proposals);
                 // A face larger than its crop is the whole view's to find.
                 RemoveCutByInnerEdge(candidates, first, x, y, side, image.Width, image.Height);
             }
@@ -167,17 +183,19 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     /// <paramref name="minScore"/> to <paramref name="output"/>, weaker ones down to <paramref name="proposalScore"/> to
     /// <paramref name="proposals"/>.
     /// </summary>
-    private void DetectView(RgbaImage image, Letterbox view, Memory<float> input, float minScore, List<BlazeFaceDecoder.Candidate> output,
-        float proposalScore, List<BlazeFaceDecoder.Candidate> proposals)
+    private void DetectView(RgbaImage image, Letterbox view, int columns, int rows, Memory<float> input, float minScore,
+        List<BlazeFaceDecoder.Candidate> output, float proposalScore, List<BlazeFaceDecoder.Candidate> proposals)
     {
-        Preprocess(image, view, input.Span);
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, [1, InputSize, InputSize, 3]);
+        DetectorInput.Preprocess(image, view, columns, rows, input.Span);
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input, [1, rows, columns, 3]);
         using var outputs = _session.Run(_runOptions, [_inputName], [inputValue], _outputNames);
         var first = output.Count;
         for (var g = 0; g < _grids.Length; g++)
         {
+            var stride = InputSize / _grids[g].Grid;
             BlazeFaceDecoder.DecodeGrid(outputs[2 * g].GetTensorDataAsSpan<float>(), outputs[2 * g + 1].GetTensorDataAsSpan<float>(),
-                _grids[g].Grid, _grids[g].AnchorsPerCell, InputSize, proposalScore, output);
+                columns / stride, rows / stride, _grids[g].AnchorsPerCell, view.InputSize, (float)columns / view.InputSize,
+                (float)rows / view.InputSize, proposalScore, output);
         }
         var kept = first;
         for (var i = first; i < output.Count; i++)
@@ -237,14 +255,48 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
     internal void Preprocess(RgbaImage image, Letterbox letterbox, Span<float> destination) =>
         DetectorInput.Preprocess(image, letterbox, InputSize, destination);
 
+    /// <summary>
+    /// The whole-image view: the fixed square letterbox, or for a free-size model the image shrunk by the whole-view
+    /// downscale at the top-left of a tensor cut to it; sides are whole cells of the coarse grid, the long one between
+    /// the nominal input and the cap.
+    /// </summary>
+    private (Letterbox View, int Columns, int Rows) WholeView(int width, int height)
+    {
+        if (!_freeSize)
+        {
+            return (Letterbox.Fit(width, height, InputSize), InputSize, InputSize);
+        }
+        return Letterbox.Shrink(width, height, InputSize, InputSize / Math.Min(_grids[0].Grid, _grids[1].Grid), _wholeViewDownscale,
+            _maxWholeViewSide);
+    }
+
+    /// <summary>Output lengths of a free-size model at its nominal input, to tell its two grids apart.</summary>
+    private Dictionary<string, int> ProbeOutputLengths()
+    {
+        var zeros = new float[InputSize * InputSize * 3];
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(zeros, [1, InputSize, InputSize, 3]);
+        using var outputs = _session.Run(_runOptions, [_inputName], [inputValue], _session.OutputNames);
+        var lengths = new Dictionary<string, int>();
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            var shape = outputs[i].GetTensorTypeAndShape().Shape;
+            lengths[_session.OutputNames[i]] = (int)shape[1] * 100 + (int)shape[2];
+        }
+        return lengths;
+    }
+
     /// <summary>Pairs score outputs [1,N,1] with regressor outputs [1,N,16]: N = 512 is the 16×16×2 grid, N = 384 the 8×8×6 grid.</summary>
-    private static (string, string, int, int)[] MatchOutputs(IReadOnlyDictionary<string, NodeMetadata> outputs)
+    private static (string, string, int, int)[] MatchOutputs(IReadOnlyDictionary<string, NodeMetadata> outputs, Dictionary<string, int>? probed)
     {
         var grids = new List<(string, string, int, int)>();
         foreach (var (anchors, grid, perCell) in new[] { (512, 16, 2), (384, 8, 6) })
         {
-            var scores = outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, 1] && n == anchors).Key;
-            var boxes = outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, BlazeFaceDecoder.RegressorsPerAnchor] && n == anchors).Key;
+            var scores = probed is null
+                ? outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, 1] && n == anchors).Key
+                : probed.FirstOrDefault(o => o.Value == anchors * 100 + 1).Key;
+            var boxes = probed is null
+                ? outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, BlazeFaceDecoder.RegressorsPerAnchor] && n == anchors).Key
+                : probed.FirstOrDefault(o => o.Value == anchors * 100 + BlazeFaceDecoder.RegressorsPerAnchor).Key;
             if (scores is null || boxes is null)
             {
                 throw new InvalidDataException($"Face detector has no score/box output pair for {anchors} anchors; is this a BlazeFace model?");

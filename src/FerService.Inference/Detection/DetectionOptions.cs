@@ -55,9 +55,29 @@ public sealed class DetectionOptions
     [Range(1.5, 8.0)]
     public float ProposalCropScale { get; set; } = 3f;
 
+    /// <summary>
+    /// A face found only by a proposal crop must score this much above the threshold: the crops look closely at weak
+    /// candidates, clutter among them, and most false faces came from them.
+    /// </summary>
+    [Range(0.0, 0.5)]
+    public float CloserLookScoreMargin { get; set; } = 0.05f;
+
     /// <summary>Most proposal crops per image, strongest candidates first.</summary>
     [Range(1, 32)]
     public int MaxProposalCrops { get; set; } = 8;
+
+    /// <summary>
+    /// The whole-image view keeps the photo's shape and shrinks it by this factor, so a large photo is seen at a higher
+    /// resolution than its nominal square input gives (its small faces raise candidates for the closer look). The main
+    /// model is rewritten at load to take any input size (<see cref="BlazeFaceGraph"/>); the view's long side stays
+    /// between the model's nominal size and <see cref="MaxWholeViewSide"/>. 0: the fixed square letterbox.
+    /// </summary>
+    [Range(0.0, 16.0)]
+    public float WholeViewDownscale { get; set; } = 2f;
+
+    /// <summary>Longest side of the whole-image view in model input pixels: caps its cost on very large photos.</summary>
+    [Range(128, 4096)]
+    public int MaxWholeViewSide { get; set; } = 640;
 
     /// <summary>Resolves both model paths against the app's base directory (<see cref="Pipeline.FerModelOptions.Resolve"/>).</summary>
     internal void ResolveModelPaths()

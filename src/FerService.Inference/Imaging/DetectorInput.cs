@@ -14,12 +14,16 @@ internal static class DetectorInput
     /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly: several times faster than a Skia
     /// draw, which rebuilt its mipmap pyramid every time (docs/decisions/blazeface.md).
     /// </summary>
-    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int inputSize, Span<float> destination)
+    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int inputSize, Span<float> destination) =>
+        Preprocess(image, letterbox, inputSize, inputSize, destination);
+
+    /// <summary>The top-left <paramref name="columns"/>×<paramref name="rows"/> of the letterboxed square (a free-size model's input).</summary>
+    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int columns, int rows, Span<float> destination)
     {
         var factor = (int)(1 / letterbox.Scale);
         if (factor < 2)
         {
-            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, inputSize, destination);
+            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, columns, rows, destination);
             return;
         }
         // Only the part of the image the view shows is shrunk: a proposal crop is a small part of a large image.
@@ -34,7 +38,7 @@ internal static class DetectorInput
                 shrunk.AsSpan(0, width * height * 4));
             var view = new Letterbox(letterbox.Scale * factor, letterbox.OffsetX + x0 * letterbox.Scale,
                 letterbox.OffsetY + y0 * letterbox.Scale, letterbox.InputSize);
-            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, view, inputSize, destination);
+            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, view, columns, rows, destination);
         }
         finally
         {
@@ -242,24 +246,30 @@ internal static class DetectorInput
     /// The four channels of a tap go through the arithmetic as one vector, in the order a per-channel loop would use, so
     /// the floats are the same to the bit; the taps are clamped onto the image, which is checked once, not per read.
     /// </summary>
-    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int size, Span<float> destination)
+    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int size, Span<float> destination) =>
+        SampleBilinear(pixels, width, height, view, size, size, destination);
+
+    /// <summary>The top-left <paramref name="columns"/>×<paramref name="rows"/> of that square.</summary>
+    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int columns, int rows,
+        Span<float> destination)
     {
         var stride = width * 4;
+        var size = columns;
         ArgumentOutOfRangeException.ThrowIfLessThan(pixels.Length, stride * height, nameof(pixels));
-        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, size * size * 3, nameof(destination));
-        Span<int> x0 = stackalloc int[size];
-        Span<int> x1 = stackalloc int[size];
-        Span<float> fx = stackalloc float[size];
-        Span<bool> inside = stackalloc bool[size];
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, columns * rows * 3, nameof(destination));
+        Span<int> x0 = stackalloc int[columns];
+        Span<int> x1 = stackalloc int[columns];
+        Span<float> fx = stackalloc float[columns];
+        Span<bool> inside = stackalloc bool[columns];
         Taps(view.OffsetX, view.Scale, width, x0, x1, fx, inside);
-        Span<int> y0 = stackalloc int[size];
-        Span<int> y1 = stackalloc int[size];
-        Span<float> fy = stackalloc float[size];
-        Span<bool> rowInside = stackalloc bool[size];
+        Span<int> y0 = stackalloc int[rows];
+        Span<int> y1 = stackalloc int[rows];
+        Span<float> fy = stackalloc float[rows];
+        Span<bool> rowInside = stackalloc bool[rows];
         Taps(view.OffsetY, view.Scale, height, y0, y1, fy, rowInside);
         const float ToUnit = 1f / (127.5f * 255f);
         ref var image = ref MemoryMarshal.GetReference(pixels);
-        for (var v = 0; v < size; v++)
+        for (var v = 0; v < rows; v++)
         {
             var output = destination.Slice(v * size * 3, size * 3);
             if (!rowInside[v])

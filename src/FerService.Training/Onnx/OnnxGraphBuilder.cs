@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FerService.Inference.Onnx;
 
 namespace FerService.Training.Onnx;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using FerService.Inference.Onnx;
 
 namespace FerService.Training.Onnx;
 

@@ -1,4 +1,4 @@
-namespace FerService.Training.Onnx;
+namespace FerService.Inference.Onnx;
 
 /// <summary>
 /// Walks the fields of one protobuf message (the counterpart of <see cref="ProtoWriter"/>): length-delimited fields give

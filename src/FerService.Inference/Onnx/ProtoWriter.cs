@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace FerService.Training.Onnx;
+namespace FerService.Inference.Onnx;
 
 /// <summary>
 /// The few protobuf wire-format primitives an ONNX ModelProto needs: varints, length-delimited
