@@ -131,25 +131,24 @@ public sealed class FreeSizeDetectorTests
     }
 
     [Fer2013Fact]
-    public void Detect_WholeViewKeepsTheImageShape_FindsTheFacesOfAWidePhoto()
+    public void Detect_SmallFacesInAWidePhoto_FoundThroughTheHalfSizeView()
     {
-        var scene = SceneBuilder.Build(PublicTest.Rows, [10, 200, 3000], new Random(6), 1280, 720, 90, 160);
+        // 56–72 px faces in a 1280×720 JPEG: the 256×256 square view found 3 of these 4 when this was written.
+        var scene = SceneBuilder.Build(PublicTest.Rows, [10, 200, 3000, 1333], new Random(6), 1280, 720, 56, 72, SkiaSharp.SKEncodedImageFormat.Jpeg);
         var image = new SkiaImageDecoder().Decode(scene.Encoded, DecodeLimits.Default);
-        var sessions = Sessions();
-        using var detector = new BlazeFaceDetector(sessions, new DetectionOptions
+        using var detector = new BlazeFaceDetector(Sessions(), new DetectionOptions
         {
             ModelPath = TestPaths.Detector256,
             ProposalModelPath = TestPaths.Detector128,
-            WholeViewDownscale = 2.5f,
+            WholeViewDownscale = 2,
         });
 
-        var faces = detector.Detect(image, new DetectionRequest(0.6f, 10, 0), out var runs);
+        var faces = detector.Detect(image, new DetectionRequest(0.6f, 10, 0));
 
         Assert.Equal(256, detector.InputSize);
         foreach (var (_, truth) in scene.Faces)
         {
             Assert.Contains(faces, f => BoxF.IntersectionOverUnion(f.Box, truth) >= 0.4f);
         }
-        Assert.True(runs >= 1);
     }
 }

@@ -254,7 +254,6 @@ internal static class DetectorInput
         Span<float> destination)
     {
         var stride = width * 4;
-        var size = columns;
         ArgumentOutOfRangeException.ThrowIfLessThan(pixels.Length, stride * height, nameof(pixels));
         ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, columns * rows * 3, nameof(destination));
         Span<int> x0 = stackalloc int[columns];
@@ -271,7 +270,7 @@ internal static class DetectorInput
         ref var image = ref MemoryMarshal.GetReference(pixels);
         for (var v = 0; v < rows; v++)
         {
-            var output = destination.Slice(v * size * 3, size * 3);
+            var output = destination.Slice(v * columns * 3, columns * 3);
             if (!rowInside[v])
             {
                 output.Fill(-1f);
@@ -280,7 +279,7 @@ internal static class DetectorInput
             ref var top = ref Unsafe.Add(ref image, y0[v] * stride);
             ref var bottom = ref Unsafe.Add(ref image, y1[v] * stride);
             var wy = fy[v];
-            for (var u = 0; u < size; u++)
+            for (var u = 0; u < columns; u++)
             {
                 var o = u * 3;
                 if (!inside[u])
@@ -295,7 +294,7 @@ internal static class DetectorInput
                 float w10 = (1 - wx) * wy * Unsafe.Add(ref bottom, a + 3), w11 = wx * wy * Unsafe.Add(ref bottom, b + 3);
                 var value = w00 * Rgba(ref top, a) + w01 * Rgba(ref top, b) + w10 * Rgba(ref bottom, a) + w11 * Rgba(ref bottom, b);
                 var scaled = value * ToUnit - Vector128<float>.One;
-                if (u + 1 < size)
+                if (u + 1 < columns)
                 {
                     // Four floats out; the fourth (alpha's) is overwritten by the next pixel's red.
                     scaled.StoreUnsafe(ref output[o]);
