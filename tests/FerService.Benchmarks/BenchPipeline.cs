@@ -30,6 +30,7 @@ internal sealed record PipelineSettings
     /// <summary>Closer look through the short-range model on crops around weak candidates (the default), or half-size tiles.</summary>
     public bool ProposalCrops { get; init; } = !string.IsNullOrEmpty(Detection.ProposalModelPath);
     public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
+    public int MaxProposalCrops { get; init; } = Detection.MaxProposalCrops;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public bool TurboJpeg { get; init; } = new PipelineOptions().TurboJpeg;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
@@ -69,6 +70,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
             options.TileProposalScore = settings.TileProposalScore;
             options.ProposalModelPath = settings.ProposalCrops ? Path.Combine(Repository.Models, settings.ProposalModelFile) : null;
             options.ProposalCropScale = settings.ProposalCropScale;
+            options.MaxProposalCrops = settings.MaxProposalCrops;
             options.WholeViewDownscale = settings.WholeViewDownscale;
             options.MinScore = settings.MinScore;
             options.CloserLookScoreMargin = settings.CloserLookScoreMargin;

@@ -55,6 +55,7 @@ internal sealed record MacroSettings
                 case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
                 case "--tile-proposal-score": pipeline = pipeline with { TileProposalScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--whole-view-downscale": pipeline = pipeline with { WholeViewDownscale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--max-proposal-crops": pipeline = pipeline with { MaxProposalCrops = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--closer-look-margin": pipeline = pipeline with { CloserLookScoreMargin = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--min-score": pipeline = pipeline with { MinScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--proposal-crops": pipeline = pipeline with { ProposalCrops = bool.Parse(value) }; break;
@@ -82,6 +83,7 @@ internal sealed record MacroSettings
         Invariant($"--Fer:Detection:TileProposalScore={Pipeline.TileProposalScore}"),
         $"--Fer:Detection:ProposalModelPath={(Pipeline.ProposalCrops ? "models/" + Pipeline.ProposalModelFile : "")}",
         Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
+        Invariant($"--Fer:Detection:MaxProposalCrops={Pipeline.MaxProposalCrops}"),
         Invariant($"--Fer:Detection:WholeViewDownscale={Pipeline.WholeViewDownscale}"),
         Invariant($"--Fer:Detection:MinScore={Pipeline.MinScore}"),
         Invariant($"--Fer:Detection:CloserLookScoreMargin={Pipeline.CloserLookScoreMargin}"),
