@@ -34,7 +34,7 @@ public sealed class FreeSizeDetectorTests
     public void WithFreeInputSize_ShippedModel_SameOutputsAtItsSizeAndAnchorsForAnyOther(string file, int size)
     {
         var original = File.ReadAllBytes(Path.Combine(TestPaths.Models, file));
-        var rewritten = BlazeFaceGraph.WithFreeInputSize(original, out var nominal);
+        var rewritten = BlazeFaceGraph.WithFreeInputSize(original, out var nominal, out var shapes);
         var sessions = Sessions();
         using var fixedSession = sessions.Create(original, "fixed");
         using var freeSession = sessions.Create(rewritten, "free");
@@ -46,6 +46,7 @@ public sealed class FreeSizeDetectorTests
         }
 
         Assert.Equal(size, nominal);
+        Assert.Equal(fixedSession.OutputMetadata.ToDictionary(o => o.Key, o => o.Value.Dimensions), shapes);
         Assert.Equal([-1, -1], freeSession.InputMetadata.Single().Value.Dimensions[1..3]);
         var expected = Run(fixedSession, input, size, size);
         var actual = Run(freeSession, input, size, size);
@@ -70,7 +71,7 @@ public sealed class FreeSizeDetectorTests
     {
         var classifier = File.ReadAllBytes(Path.Combine(TestPaths.Models, "emotion-fer2013.onnx"));
 
-        Assert.Throws<InvalidDataException>(() => BlazeFaceGraph.WithFreeInputSize(classifier, out _));
+        Assert.Throws<InvalidDataException>(() => BlazeFaceGraph.WithFreeInputSize(classifier, out _, out _));
     }
 
     [Fact]

@@ -38,9 +38,10 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         }
         var model = File.ReadAllBytes(options.ModelPath);
         var nominalSize = 0;
+        Dictionary<string, int[]>? nominalOutputShapes = null;
         if (options.WholeViewDownscale > 0)
         {
-            model = BlazeFaceGraph.WithFreeInputSize(model, out nominalSize);
+            model = BlazeFaceGraph.WithFreeInputSize(model, out nominalSize, out nominalOutputShapes);
         }
         _session = sessions.Create(model, "face detector");
         _iouThreshold = options.IouThreshold;
@@ -62,7 +63,7 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         }
         _freeSize = nominalSize > 0;
         InputSize = _freeSize ? nominalSize : dims[1];
-        _grids = MatchOutputs(_session.OutputMetadata, _freeSize ? ProbeOutputLengths() : null);
+        _grids = MatchOutputs(nominalOutputShapes ?? _session.OutputMetadata.ToDictionary(o => o.Key, o => o.Value.Dimensions));
         _outputNames = new string[_grids.Length * 2];
         for (var g = 0; g < _grids.Length; g++)
         {
@@ -270,33 +271,17 @@ internal sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             _maxWholeViewSide);
     }
 
-    /// <summary>Output lengths of a free-size model at its nominal input, to tell its two grids apart.</summary>
-    private Dictionary<string, int> ProbeOutputLengths()
-    {
-        var zeros = new float[InputSize * InputSize * 3];
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(zeros, [1, InputSize, InputSize, 3]);
-        using var outputs = _session.Run(_runOptions, [_inputName], [inputValue], _session.OutputNames);
-        var lengths = new Dictionary<string, int>();
-        for (var i = 0; i < outputs.Count; i++)
-        {
-            var shape = outputs[i].GetTensorTypeAndShape().Shape;
-            lengths[_session.OutputNames[i]] = (int)shape[1] * 100 + (int)shape[2];
-        }
-        return lengths;
-    }
-
-    /// <summary>Pairs score outputs [1,N,1] with regressor outputs [1,N,16]: N = 512 is the 16×16×2 grid, N = 384 the 8×8×6 grid.</summary>
-    private static (string, string, int, int)[] MatchOutputs(IReadOnlyDictionary<string, NodeMetadata> outputs, Dictionary<string, int>? probed)
+    /// <summary>
+    /// Pairs score outputs [1,N,1] with regressor outputs [1,N,16] by their shapes at the nominal input: N = 512 is the
+    /// 16×16×2 grid, N = 384 the 8×8×6 grid.
+    /// </summary>
+    private static (string, string, int, int)[] MatchOutputs(IReadOnlyDictionary<string, int[]> outputs)
     {
         var grids = new List<(string, string, int, int)>();
         foreach (var (anchors, grid, perCell) in new[] { (512, 16, 2), (384, 8, 6) })
         {
-            var scores = probed is null
-                ? outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, 1] && n == anchors).Key
-                : probed.FirstOrDefault(o => o.Value == anchors * 100 + 1).Key;
-            var boxes = probed is null
-                ? outputs.FirstOrDefault(o => o.Value.Dimensions is [_, var n, BlazeFaceDecoder.RegressorsPerAnchor] && n == anchors).Key
-                : probed.FirstOrDefault(o => o.Value == anchors * 100 + BlazeFaceDecoder.RegressorsPerAnchor).Key;
+            var scores = outputs.FirstOrDefault(o => o.Value is [_, var n, 1] && n == anchors).Key;
+            var boxes = outputs.FirstOrDefault(o => o.Value is [_, var n, BlazeFaceDecoder.RegressorsPerAnchor] && n == anchors).Key;
             if (scores is null || boxes is null)
             {
                 throw new InvalidDataException($"Face detector has no score/box output pair for {anchors} anchors; is this a BlazeFace model?");

@@ -18,8 +18,11 @@ internal static class BlazeFaceGraph
     private const int TensorDims = 1, TensorDataType = 2, TensorInt64Data = 7, TensorName = 8, TensorRawData = 9;
     private const int Int64Type = 7;
 
-    /// <summary>The rewritten model, and the side <paramref name="nominalSize"/> it was trained at.</summary>
-    public static byte[] WithFreeInputSize(ReadOnlySpan<byte> model, out int nominalSize)
+    /// <summary>
+    /// The rewritten model, the side <paramref name="nominalSize"/> it was trained at, and its outputs' shapes at that
+    /// size (<paramref name="outputShapes"/>, by name: what the rewritten model no longer declares).
+    /// </summary>
+    public static byte[] WithFreeInputSize(ReadOnlySpan<byte> model, out int nominalSize, out Dictionary<string, int[]> outputShapes)
     {
         ReadOnlySpan<byte> graph = default;
         var opset = 0L;
@@ -39,7 +42,7 @@ internal static class BlazeFaceGraph
         {
             throw new InvalidDataException($"Face detector graph: expected an ONNX model of opset 11 or later (found {opset}).");
         }
-        var rewritten = RewriteGraph(graph, out nominalSize);
+        var rewritten = RewriteGraph(graph, out nominalSize, out outputShapes);
         var writer = new ProtoWriter();
         reader = new ProtoReader(model);
         while (reader.Next(out var field, out _))
@@ -56,7 +59,7 @@ internal static class BlazeFaceGraph
         return writer.ToArray();
     }
 
-    private static byte[] RewriteGraph(ReadOnlySpan<byte> graph, out int nominalSize)
+    private static byte[] RewriteGraph(ReadOnlySpan<byte> graph, out int nominalSize, out Dictionary<string, int[]> outputShapes)
     {
         var nodes = new List<Node>();
         var initializers = new Dictionary<string, long[]>();
@@ -107,6 +110,7 @@ internal static class BlazeFaceGraph
         }
 
         nominalSize = 0;
+        outputShapes = [];
         var nodeIndex = 0;
         var writer = new ProtoWriter();
         reader = new ProtoReader(graph);
@@ -141,7 +145,8 @@ internal static class BlazeFaceGraph
                     nominalSize = (int)side;
                     break;
                 case GraphOutput:
-                    writer.Bytes(GraphOutput, WithSymbolicDims(payload, [(1, "anchors")], out _));
+                    writer.Bytes(GraphOutput, WithSymbolicDims(payload, [(1, "anchors")], out var shape));
+                    outputShapes[ValueInfoName(payload)] = Array.ConvertAll(shape, d => (int)d);
                     break;
                 case GraphValueInfo:
                     break; // intermediate shapes of the fixed size; ONNX Runtime infers them again
@@ -210,6 +215,19 @@ internal static class BlazeFaceGraph
             }
         }
         return writer.ToArray();
+    }
+
+    private static string ValueInfoName(ReadOnlySpan<byte> valueInfo)
+    {
+        var reader = new ProtoReader(valueInfo);
+        while (reader.Next(out var field, out var payload))
+        {
+            if (field == 1)
+            {
+                return Encoding.UTF8.GetString(payload);
+            }
+        }
+        return "";
     }
 
     private static long DimValue(ReadOnlySpan<byte> dimension)
