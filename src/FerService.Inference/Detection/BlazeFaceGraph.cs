@@ -146,7 +146,7 @@ internal static class BlazeFaceGraph
                     break;
                 case GraphOutput:
                     writer.Bytes(GraphOutput, WithSymbolicDims(payload, [(1, "anchors")], out var shape));
-                    outputShapes[ValueInfoName(payload)] = Array.ConvertAll(shape, d => (int)d);
+                    outputShapes[ProtoReader.FirstString(payload, 1)] = Array.ConvertAll(shape, d => (int)d);
                     break;
                 case GraphValueInfo:
                     break; // intermediate shapes of the fixed size; ONNX Runtime infers them again
@@ -215,19 +215,6 @@ internal static class BlazeFaceGraph
             }
         }
         return writer.ToArray();
-    }
-
-    private static string ValueInfoName(ReadOnlySpan<byte> valueInfo)
-    {
-        var reader = new ProtoReader(valueInfo);
-        while (reader.Next(out var field, out var payload))
-        {
-            if (field == 1)
-            {
-                return Encoding.UTF8.GetString(payload);
-            }
-        }
-        return "";
     }
 
     private static long DimValue(ReadOnlySpan<byte> dimension)

@@ -47,6 +47,20 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data)
         return true;
     }
 
+    /// <summary>The first <paramref name="field"/> of a message as UTF-8 text (a ValueInfoProto's name is field 1); "" when absent.</summary>
+    public static string FirstString(ReadOnlySpan<byte> message, int field)
+    {
+        var reader = new ProtoReader(message);
+        while (reader.Next(out var current, out var payload))
+        {
+            if (current == field)
+            {
+                return System.Text.Encoding.UTF8.GetString(payload);
+            }
+        }
+        return "";
+    }
+
     public ulong Varint()
     {
         ulong value = 0;

@@ -161,18 +161,7 @@ internal static class OnnxEnsembleGraph
         name.Length == 0 || name == OnnxExporter.InputName ? name : prefix + name;
 
     /// <summary>Field 1 of a ValueInfoProto.</summary>
-    private static string NameOf(ReadOnlySpan<byte> valueInfo)
-    {
-        var reader = new ProtoReader(valueInfo);
-        while (reader.Next(out var field, out var payload))
-        {
-            if (field == 1)
-            {
-                return Encoding.UTF8.GetString(payload);
-            }
-        }
-        return "";
-    }
+    private static string NameOf(ReadOnlySpan<byte> valueInfo) => ProtoReader.FirstString(valueInfo, 1);
 
     /// <summary>The merged graph declares the default domain at <see cref="OnnxGraphBuilder.Opset"/>; a member must not need more.</summary>
     private static void CheckOpset(ReadOnlySpan<byte> opset)
