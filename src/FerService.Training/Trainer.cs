@@ -330,7 +330,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         torch.set_num_threads(options.Threads);
         var floatCard = ModelManifest.Load(Path.ChangeExtension(floatModelPath, ".json"));
         var onnx = File.ReadAllBytes(floatModelPath);
-        var initializers = Onnx.OnnxModelReader.Initializers(onnx);
+        var initializers = Inference.Onnx.OnnxModelReader.Initializers(onnx);
         using var model = new EmotionNet(ArchitectureOf(floatCard, floatModelPath), Classes, options.FeatureDropout, options.HeadDropout, HiddenOf(initializers));
         Onnx.OnnxWeightLoader.Load(model, initializers);
         model.eval();
@@ -365,7 +365,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             : throw new InvalidDataException($"The card of '{modelPath}' names no architecture '[...]' in its training recipe.");
     }
 
-    private static int HiddenOf(IReadOnlyList<Onnx.OnnxInitializer> initializers) => (int)initializers.First(i => i.Dims.Length == 2).Dims[0];
+    private static int HiddenOf(IReadOnlyList<Inference.Onnx.OnnxInitializer> initializers) => (int)initializers.First(i => i.Dims.Length == 2).Dims[0];
 
     /// <summary>Starts <paramref name="model"/> from an exported float32 model of the same architecture (<see cref="TrainOptions.InitModelPath"/>).</summary>
     private void LoadExported(EmotionNet model, string modelPath)
@@ -377,7 +377,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             throw new ArgumentException($"{modelPath} is a [{architecture}] net; this run trains [{options.Architecture}] (pass --arch {architecture}).");
         }
         var onnx = File.ReadAllBytes(modelPath);
-        Onnx.OnnxWeightLoader.Load(model, Onnx.OnnxModelReader.Initializers(onnx));
+        Onnx.OnnxWeightLoader.Load(model, Inference.Onnx.OnnxModelReader.Initializers(onnx));
         _initSha256 = card.Sha256;
     }
 

@@ -94,7 +94,7 @@ public sealed class TrainingTests : IDisposable
         Assert.All(ranges, r => Assert.True(r > 0));
 
         var int8 = Int8Exporter.Export(model, 48, 48, 7, ranges, 0.5, 0.25);
-        foreach (var initializer in Onnx.OnnxModelReader.Initializers(int8).Where(i => i.DataType == Onnx.OnnxGraphBuilder.Int8Type))
+        foreach (var initializer in Inference.Onnx.OnnxModelReader.Initializers(int8).Where(i => i.DataType == Onnx.OnnxGraphBuilder.Int8Type))
         {
             Assert.All(initializer.SBytes.ToArray(), w => Assert.InRange(w, -Int8Exporter.WeightLimit, Int8Exporter.WeightLimit));
         }
@@ -397,7 +397,7 @@ public sealed class TrainingTests : IDisposable
         var int8Tensors = 0;
         foreach (var path in Directory.GetFiles(TestPaths.Models, "*.onnx"))
         {
-            foreach (var initializer in Onnx.OnnxModelReader.Initializers(File.ReadAllBytes(path)))
+            foreach (var initializer in Inference.Onnx.OnnxModelReader.Initializers(File.ReadAllBytes(path)))
             {
                 if (initializer.DataType != Onnx.OnnxGraphBuilder.Int8Type)
                 {
@@ -440,7 +440,7 @@ public sealed class TrainingTests : IDisposable
         var onnx = OnnxExporter.Export(model, 48, 48, 7);
         random.manual_seed(11);
         using var reloaded = new EmotionNet(model.Spec, 7, 0.2, 0.3, hidden: 12);
-        Onnx.OnnxWeightLoader.Load(reloaded, Onnx.OnnxModelReader.Initializers(onnx));
+        Onnx.OnnxWeightLoader.Load(reloaded, Inference.Onnx.OnnxModelReader.Initializers(onnx));
         reloaded.eval();
 
         using var input = randn(4, 1, 48, 48);
@@ -451,7 +451,7 @@ public sealed class TrainingTests : IDisposable
             Assert.Equal(expected[i], actual[i], 5);
         }
         using var wider = new EmotionNet("8,M,16,32,M", 7, 0.2, 0.3, hidden: 12);
-        var failure = Assert.Throws<InvalidDataException>(() => Onnx.OnnxWeightLoader.Load(wider, Onnx.OnnxModelReader.Initializers(onnx)));
+        var failure = Assert.Throws<InvalidDataException>(() => Onnx.OnnxWeightLoader.Load(wider, Inference.Onnx.OnnxModelReader.Initializers(onnx)));
         Assert.Contains("expects", failure.Message, StringComparison.Ordinal);
     }
 

@@ -15,8 +15,7 @@ internal static class BlazeFaceGraph
     private const int ModelGraph = 7, ModelOpset = 8;
     private const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13;
     private const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4;
-    private const int TensorDims = 1, TensorDataType = 2, TensorInt64Data = 7, TensorName = 8, TensorRawData = 9;
-    private const int Int64Type = 7;
+    private const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9;
 
     /// <summary>
     /// The rewritten model, the side <paramref name="nominalSize"/> it was trained at, and its outputs' shapes at that
@@ -70,9 +69,9 @@ internal static class BlazeFaceGraph
             {
                 nodes.Add(Node.Read(payload));
             }
-            else if (field == GraphInitializer && Int64Tensor(payload) is { } tensor)
+            else if (field == GraphInitializer && OnnxModelReader.ReadTensor(payload) is { DataType: OnnxDataType.Int64 } tensor)
             {
-                initializers[tensor.Name] = tensor.Values;
+                initializers[tensor.Name] = tensor.Int64s.ToArray();
             }
         }
         var producers = new Dictionary<string, Node>();
@@ -133,8 +132,9 @@ internal static class BlazeFaceGraph
                     }
                     writer.Raw(reader.LastField);
                     break;
-                case GraphInitializer when Int64Tensor(payload) is { } tensor && reshapes.Contains(tensor.Name):
-                    writer.Message(GraphInitializer, Int64Initializer(tensor.Name, [tensor.Values[0], -1, tensor.Values[2]]));
+                case GraphInitializer when OnnxModelReader.ReadTensor(payload) is { DataType: OnnxDataType.Int64 } tensor
+                    && reshapes.Contains(tensor.Name):
+                    writer.Message(GraphInitializer, Int64Initializer(tensor.Name, [tensor.Int64s[0], -1, tensor.Int64s[2]]));
                     break;
                 case GraphInput:
                     writer.Bytes(GraphInput, WithSymbolicDims(payload, [(1, "height"), (2, "width")], out var dims));
@@ -230,38 +230,6 @@ internal static class BlazeFaceGraph
         return -1;
     }
 
-    /// <summary>An int64 initializer's name and values, or null for any other tensor.</summary>
-    private static (string Name, long[] Values)? Int64Tensor(ReadOnlySpan<byte> tensor)
-    {
-        var name = "";
-        var dataType = 0;
-        var values = new List<long>();
-        var reader = new ProtoReader(tensor);
-        while (reader.Next(out var field, out var payload, out var varint, out var lengthDelimited))
-        {
-            switch (field)
-            {
-                case TensorDataType: dataType = (int)varint; break;
-                case TensorName: name = Encoding.UTF8.GetString(payload); break;
-                case TensorRawData:
-                    for (var i = 0; i + 8 <= payload.Length; i += 8)
-                    {
-                        values.Add(BinaryPrimitives.ReadInt64LittleEndian(payload[i..]));
-                    }
-                    break;
-                case TensorInt64Data when lengthDelimited:
-                    var packed = new ProtoReader(payload);
-                    while (!packed.AtEnd)
-                    {
-                        values.Add((long)packed.Varint());
-                    }
-                    break;
-                case TensorInt64Data: values.Add((long)varint); break;
-            }
-        }
-        return dataType == Int64Type ? (name, [.. values]) : null;
-    }
-
     private static ProtoWriter Int64Initializer(string name, long[] values)
     {
         var raw = new byte[values.Length * 8];
@@ -269,7 +237,7 @@ internal static class BlazeFaceGraph
         {
             BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
         }
-        return new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, Int64Type)
+        return new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, OnnxDataType.Int64)
             .String(TensorName, name).Bytes(TensorRawData, raw);
     }
 

@@ -11,10 +11,10 @@ internal sealed class OnnxGraphBuilder
 {
     public const int Opset = 17;
     private const int IrVersion = 8;
-    public const int FloatType = 1;
-    public const int UInt8Type = 2;
-    public const int Int8Type = 3;
-    public const int Int32Type = 6;
+    public const int FloatType = OnnxDataType.Float;
+    public const int UInt8Type = OnnxDataType.UInt8;
+    public const int Int8Type = OnnxDataType.Int8;
+    public const int Int32Type = OnnxDataType.Int32;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];

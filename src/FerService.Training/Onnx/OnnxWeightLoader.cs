@@ -1,3 +1,4 @@
+using FerService.Inference.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

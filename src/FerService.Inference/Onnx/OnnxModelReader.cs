@@ -1,22 +1,35 @@
 using System.Text;
-using FerService.Inference.Onnx;
 
-namespace FerService.Training.Onnx;
+namespace FerService.Inference.Onnx;
+
+/// <summary>The element types of onnx.proto's TensorProto.DataType this project reads and writes.</summary>
+internal static class OnnxDataType
+{
+    public const int Float = 1;
+    public const int UInt8 = 2;
+    public const int Int8 = 3;
+    public const int Int32 = 6;
+    public const int Int64 = 7;
+}
 
 /// <summary>One initializer of an ONNX graph: its element type (onnx.proto's TensorProto.DataType), shape and raw little-endian bytes.</summary>
 internal sealed record OnnxInitializer(string Name, int DataType, long[] Dims, byte[] RawData)
 {
-    public ReadOnlySpan<float> Floats => DataType == OnnxGraphBuilder.FloatType
+    public ReadOnlySpan<float> Floats => DataType == OnnxDataType.Float
         ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(RawData)
         : throw new InvalidDataException($"Initializer '{Name}' is of type {DataType}, not float.");
 
-    public ReadOnlySpan<sbyte> SBytes => DataType == OnnxGraphBuilder.Int8Type
+    public ReadOnlySpan<sbyte> SBytes => DataType == OnnxDataType.Int8
         ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(RawData)
         : throw new InvalidDataException($"Initializer '{Name}' is of type {DataType}, not int8.");
+
+    public ReadOnlySpan<long> Int64s => DataType == OnnxDataType.Int64
+        ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(RawData)
+        : throw new InvalidDataException($"Initializer '{Name}' is of type {DataType}, not int64.");
 }
 
 /// <summary>
-/// Reads back the initializers of a ModelProto, in file order: the counterpart of <see cref="OnnxGraphBuilder"/>, so a
+/// Reads back the initializers of a ModelProto, in file order: the counterpart of the training project's graph builder, so a
 /// shipped model can be re-quantised and checked without its training checkpoint. Typed data fields (other writers') become raw bytes.
 /// </summary>
 internal static class OnnxModelReader
@@ -46,7 +59,8 @@ internal static class OnnxModelReader
         return result;
     }
 
-    private static OnnxInitializer ReadTensor(ReadOnlySpan<byte> tensor)
+    /// <summary>One TensorProto as an initializer.</summary>
+    public static OnnxInitializer ReadTensor(ReadOnlySpan<byte> tensor)
     {
         var dims = new List<long>();
         var dataType = 0;
@@ -72,6 +86,9 @@ internal static class OnnxModelReader
                 case 4: // float_data: packed fixed32, already the raw little-endian bytes
                     typed.AddRange(payload);
                     break;
+                case 7 when !lengthDelimited: // one unpacked int64_data value
+                    typed.AddRange(BitConverter.GetBytes((long)varint));
+                    break;
                 case 5 or 7: // int32_data (also int8/uint8/int16 values) or int64_data: packed varints
                     var values = new ProtoReader(payload);
                     while (!values.AtEnd)
@@ -79,8 +96,8 @@ internal static class OnnxModelReader
                         var value = (long)values.Varint();
                         typed.AddRange(dataType switch
                         {
-                            OnnxGraphBuilder.Int8Type or OnnxGraphBuilder.UInt8Type => [(byte)value],
-                            OnnxGraphBuilder.Int32Type => BitConverter.GetBytes((int)value),
+                            OnnxDataType.Int8 or OnnxDataType.UInt8 => [(byte)value],
+                            OnnxDataType.Int32 => BitConverter.GetBytes((int)value),
                             _ => BitConverter.GetBytes(value),
                         });
                     }
