@@ -44,9 +44,18 @@ public sealed class SceneTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = Cli.Run(["evaluate-scenes", "--data", TestPaths.Fer2013!, "--usage", "PublicTest", "--faces", "80", "--seed", "3", "--root", TestPaths.RepositoryRoot], output, error);
+        var facesCsv = Path.Combine(Path.GetTempPath(), $"fer-faces-{Guid.NewGuid():N}.csv");
+        var code = Cli.Run(["evaluate-scenes", "--data", TestPaths.Fer2013!, "--usage", "PublicTest", "--faces", "80", "--seed", "3", "--root", TestPaths.RepositoryRoot,
+            "--faces-csv", facesCsv], output, error);
 
         Assert.True(code == 0, error.ToString());
+        var lines = File.ReadAllLines(facesCsv);
+        File.Delete(facesCsv);
+        Assert.EndsWith(",label,sceneLabel,cropLabel", lines[0], StringComparison.Ordinal);
+        var trueFaces = lines.Skip(1).Select(l => l.Split(',')).Where(f => f[1] != "-1").ToList();
+        Assert.Equal(80, trueFaces.Count);
+        // Each true face carries its label, the scene's (-1: missed) and its crop's.
+        Assert.All(trueFaces, f => Assert.All(f[^3..], v => Assert.InRange(int.Parse(v, System.Globalization.CultureInfo.InvariantCulture), -1, 6)));
         using var json = JsonDocument.Parse(output.ToString().TrimEnd().Split('\n')[^1]);
         var root = json.RootElement;
         Assert.Equal(80, root.GetProperty("faces").GetInt32());

@@ -66,6 +66,54 @@ internal sealed class SceneEvaluator(TextWriter output)
         }
     }
 
+    /// <summary>
+    /// <c>framing</c>: where the service's detector puts each face of a split, found alone (the face upscaled on a plain
+    /// canvas, as for <see cref="SceneMetrics.DetectableAlone"/>), written as <see cref="FaceFraming"/> lines for
+    /// <c>train --framing</c>, so training can show the classifier the crops the pipeline will cut.
+    /// </summary>
+    public void WriteFramings(string dataPath, string usage, string outPath, IReadOnlyDictionary<string, string> settings, string? root = null,
+        int maxRows = int.MaxValue)
+    {
+        var split = Fer2013Reader.Read(dataPath, [usage], maxRows).GetValueOrDefault(usage)
+            ?? throw new ArgumentException($"{dataPath} has no rows with Usage '{usage}'.");
+        var services = BuildPipeline(settings, Path.GetFullPath(root ?? "."));
+        try
+        {
+            var pipeline = services.GetRequiredService<EmotionPipeline>();
+            var minScore = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore;
+            var detectAll = new AnalysisRequest(true, new DetectionRequest(minScore, 64, 0));
+            var face = new BoxF(0, 0, Fer2013Split.Side, Fer2013Split.Side);
+            var framings = new List<FaceFraming>(split.Count);
+            // A chunk at a time: each alone image is a few hundred kilobytes of PNG.
+            const int Chunk = 512;
+            for (var start = 0; start < split.Count; start += Chunk)
+            {
+                var count = Math.Min(Chunk, split.Count - start);
+                var images = new List<ReadOnlyMemory<byte>>(count);
+                for (var row = start; row < start + count; row++)
+                {
+                    images.Add(Alone(split.Image(row)));
+                }
+                var analyses = AnalyzeAll(pipeline, images, detectAll);
+                for (var i = 0; i < count; i++)
+                {
+                    if (BoxAlone(analyses[i], face) is { } box)
+                    {
+                        framings.Add(FaceFraming.FromBox(start + i, box, Fer2013Split.Side));
+                    }
+                }
+            }
+            FaceFraming.Write(outPath, framings);
+            var scales = framings.Select(f => f.Scale).Order().ToList();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{usage}: {framings.Count} of {split.Count} faces framed ({(double)framings.Count / Math.Max(1, split.Count):P2}); crop side over face side p5 {Percentile(scales, 0.05):F3}, median {Percentile(scales, 0.5):F3}, p95 {Percentile(scales, 0.95):F3}; wrote {outPath}"));
+        }
+        finally
+        {
+            services.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     private SceneMetrics Measure(Fer2013Split split, int[] rows, int seed, ServiceProvider services, IReadOnlyDictionary<string, string> settings, string? facesCsv)
     {
         var usage = split.Usage;
@@ -83,7 +131,8 @@ internal sealed class SceneEvaluator(TextWriter output)
         var offsetsX = new List<double>();
         var offsetsY = new List<double>();
         int scenes = 0, foundAt05 = 0, falseFaces = 0;
-        var csv = new System.Text.StringBuilder("scene,row,width,height,orientation,x,y,trueSide,bestIou,reportedSide,score,boxX,boxY,boxW,boxH,reX,reY,leX,leY,noseX,noseY,mouthX,mouthY\n");
+        // One line per true face (its index into faceRows) or false face (-1); labels are appended once the crops are classified.
+        var csvLines = new List<(int Face, string Text)>();
         // Scenes are analysed a few at a time, as concurrent requests would be, so the classifier batches across them.
         var generated = SceneGenerator.Generate(split, rows, seed).ToList();
         var analyses = AnalyzeAll(pipeline, generated.Select(s => (ReadOnlyMemory<byte>)s.Encoded).ToList(), detectAll);
@@ -109,8 +158,8 @@ internal sealed class SceneEvaluator(TextWriter output)
                 bestIous.Add(bestIou);
                 truths.Add(truth);
                 sceneBoxes.Add([.. faces.Select(f => f.Box)]);
-                csv.Append(CultureInfo.InvariantCulture,
-                    $"{s},{row},{scene.Width},{scene.Height},{scene.ExifOrientation},{truth.X},{truth.Y},{truth.Width},{bestIou:F3},{(best >= 0 ? MathF.Sqrt(faces[best].Box.Area) : 0):F1},{(best >= 0 ? faces[best].Score : 0):F3},{Geometry(best >= 0 ? faces[best] : null)}\n");
+                csvLines.Add((faceRows.Count - 1, string.Create(CultureInfo.InvariantCulture,
+                    $"{s},{row},{scene.Width},{scene.Height},{scene.ExifOrientation},{truth.X},{truth.Y},{truth.Width},{bestIou:F3},{(best >= 0 ? MathF.Sqrt(faces[best].Box.Area) : 0):F1},{(best >= 0 ? faces[best].Score : 0):F3},{Geometry(best >= 0 ? faces[best] : null)}")));
                 if (best >= 0 && bestIou >= MatchIou)
                 {
                     matched[best] = true;
@@ -132,15 +181,11 @@ internal sealed class SceneEvaluator(TextWriter output)
                 if (!matched[d])
                 {
                     falseInScene++;
-                    csv.Append(CultureInfo.InvariantCulture,
-                        $"{s},-1,{scene.Width},{scene.Height},{scene.ExifOrientation},{faces[d].Box.X:F0},{faces[d].Box.Y:F0},0,0,{MathF.Sqrt(faces[d].Box.Area):F1},{faces[d].Score:F3},{Geometry(faces[d])}\n");
+                    csvLines.Add((-1, string.Create(CultureInfo.InvariantCulture,
+                        $"{s},-1,{scene.Width},{scene.Height},{scene.ExifOrientation},{faces[d].Box.X:F0},{faces[d].Box.Y:F0},0,0,{MathF.Sqrt(faces[d].Box.Area):F1},{faces[d].Score:F3},{Geometry(faces[d])}")));
                 }
             }
             falseFaces += falseInScene;
-        }
-        if (facesCsv is not null)
-        {
-            File.WriteAllText(facesCsv, csv.ToString());
         }
 
         // Each face alone, large and centred: the box the detector gives it without any scene around it.
@@ -180,6 +225,10 @@ internal sealed class SceneEvaluator(TextWriter output)
                 correctFound += sceneLabels[i] == truth ? 1 : 0;
                 correctFoundCrops += cropCorrect ? 1 : 0;
             }
+        }
+        if (facesCsv is not null)
+        {
+            WriteFacesCsv(facesCsv, csvLines, faceRows, split, sceneLabels, cropAnalyses);
         }
         var total = Math.Max(1, faceRows.Count);
         var foundCount = Math.Max(1, found);
@@ -255,6 +304,29 @@ internal sealed class SceneEvaluator(TextWriter output)
                 }
             }
         }
+    }
+
+    /// <summary>The per-face lines with each true face's label, its label from the scene (-1: not found) and from its crop.</summary>
+    private static void WriteFacesCsv(string path, List<(int Face, string Text)> lines, List<int> faceRows, Fer2013Split split,
+        List<int> sceneLabels, List<ImageAnalysis> cropAnalyses)
+    {
+        var csv = new System.Text.StringBuilder(
+            "scene,row,width,height,orientation,x,y,trueSide,bestIou,reportedSide,score,boxX,boxY,boxW,boxH,reX,reY,leX,leY,noseX,noseY,mouthX,mouthY,label,sceneLabel,cropLabel\n");
+        foreach (var (face, text) in lines)
+        {
+            csv.Append(text);
+            if (face >= 0)
+            {
+                csv.Append(CultureInfo.InvariantCulture,
+                    $",{split.Labels[faceRows[face]]},{sceneLabels[face]},{Softmax.ArgMax(cropAnalyses[face].Faces[0].Probabilities)}");
+            }
+            else
+            {
+                csv.Append(",,,");
+            }
+            csv.Append('\n');
+        }
+        File.WriteAllText(path, csv.ToString());
     }
 
     private static List<ImageAnalysis> AnalyzeAll(EmotionPipeline pipeline, List<ReadOnlyMemory<byte>> images, AnalysisRequest request)
