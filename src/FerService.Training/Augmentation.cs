@@ -11,9 +11,12 @@ internal static class Augmentation
     /// <summary>
     /// One random affine warp per sample (crop position, shift, flip, rotation, scale) sampled straight into
     /// a crop×crop output, then contrast and brightness. Smaller crops keep the pixel scale of the face and
-    /// cut compute by (crop/48)², so more epochs fit the budget.
+    /// cut compute by (crop/48)², so more epochs fit the budget. A sample with a <paramref name="framings"/> entry is,
+    /// with probability <paramref name="framingShare"/>, sampled where the service would crop it, with the standard
+    /// jitter around that.
     /// </summary>
-    internal static Tensor Augment(Tensor images, int crop, double eraseProbability, JitterKind jitter, Random random)
+    internal static Tensor Augment(Tensor images, int crop, double eraseProbability, JitterKind jitter, Random random,
+        ReadOnlySpan<Scenes.FaceFraming?> framings = default, double framingShare = 0)
     {
         var field = (double)crop / Side;
         var count = (int)images.shape[0];
@@ -25,13 +28,17 @@ internal static class Augmentation
         {
             var angle = (random.NextDouble() * 2 - 1) * 10 * Math.PI / 180;
             var flip = random.Next(2) == 0 ? 1.0 : -1.0;
+            var framing = i < framings.Length && framings[i] is { } f && random.NextDouble() < framingShare ? f : (Scenes.FaceFraming?)null;
+            var kind = framing is null ? jitter : JitterKind.Standard;
             // The sampled field's side over the face's: above 1 the face looks smaller, as in a detector box too large.
-            var scale = jitter == JitterKind.Pipeline
+            var scale = (kind == JitterKind.Pipeline
                 ? Math.Clamp(Math.Exp(PipelineScaleSd * Gaussian(random)), 0.7, 1.4)
-                : 1 / (0.9 + random.NextDouble() * 0.2);
+                : 1 / (0.9 + random.NextDouble() * 0.2)) * (framing?.Scale ?? 1);
             // Shifts in affine_grid units: the face's side is 2.
-            var shiftX = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdX * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
-            var shiftY = jitter == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdY * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift;
+            var shiftX = (kind == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdX * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift)
+                + 2 * (framing?.ShiftX ?? 0);
+            var shiftY = (kind == JitterKind.Pipeline ? Math.Clamp(2 * PipelineShiftSdY * Gaussian(random), -0.4, 0.4) : (random.NextDouble() * 2 - 1) * maxShift)
+                + 2 * (framing?.ShiftY ?? 0);
             var cos = Math.Cos(angle) * scale * field;
             var sin = Math.Sin(angle) * scale * field;
             theta[i * 6 + 0] = (float)(cos * flip);

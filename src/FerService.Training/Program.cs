@@ -21,6 +21,7 @@ namespace FerService.Training
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
                        [--teacher models/emotion-fer2013.onnx] [--distill-weight 0.5] [--distill-temperature 2]   (knowledge distillation from an exported model)
                        [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
+                       [--framing framing-training.csv] [--framing-share 0.5]   (that share of faces cropped where the service's detector frames them; see framing)
                        [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
                        [--layout nchw|nhwc]   (nhwc: conv weights stored channels-last, so libtorch's CPU convolutions run NHWC)
@@ -33,6 +34,8 @@ namespace FerService.Training
               evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
                        (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
                        settings given; prints faces found, false faces, box IoU and accuracy next to the crops', one JSON line last)
+              framing  [--data ...] [--usage Training] [--out framing-training.csv] [--max-rows N] [--set ...] [--root .]
+                       (each face alone through the service's detector: where its crop lies on the FER2013 square, for train --framing)
 
             train and export write emotion-fer2013.onnx/.json and its int8 twin emotion-fer2013-int8.onnx/.json.
             --data defaults to data/fer2013.csv or data/fer2013.csv.gz.
@@ -83,6 +86,11 @@ namespace FerService.Training
                     case "evaluate-scenes":
                         new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",
                             arguments.GetInt("faces") ?? 1600, arguments.GetInt("seed") ?? 2013, Settings(arguments.Get("set")), arguments.Get("faces-csv"), arguments.Get("root"));
+                        return 0;
+                    case "framing":
+                        new Scenes.SceneEvaluator(output).WriteFramings(DataPath(arguments), arguments.Get("usage") ?? "Training",
+                            arguments.Get("out") ?? "framing-training.csv", Settings(arguments.Get("set")), arguments.Get("root"),
+                            arguments.GetInt("max-rows") ?? int.MaxValue);
                         return 0;
                     default:
                         error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
@@ -140,6 +148,12 @@ namespace FerService.Training
                 InitModelPath = arguments.Get("init") is { } init
                     ? File.Exists(init) ? init : throw new FileNotFoundException($"Initial model '{init}' does not exist.")
                     : null,
+                FramingPath = arguments.Get("framing") is { } framing
+                    ? File.Exists(framing) ? framing : throw new FileNotFoundException($"Framing file '{framing}' does not exist (write it with the framing command).")
+                    : null,
+                FramingShare = arguments.GetDouble("framing-share") is { } share
+                    ? share is >= 0 and <= 1 ? share : throw new ArgumentException("--framing-share must be between 0 and 1.")
+                    : 0.5,
                 Jitter = arguments.Get("jitter") switch
                 {
                     null or "standard" => JitterKind.Standard,

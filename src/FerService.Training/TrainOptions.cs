@@ -72,6 +72,13 @@ internal sealed record TrainOptions
     /// faces (reported side over true side log-normal, sd 0.16; centre off by sd 0.055 of the side across, 0.06 down).
     /// </summary>
     public JitterKind Jitter { get; init; } = JitterKind.Standard;
+    /// <summary>
+    /// A <c>framing</c> file: where the service's detector crops each Training face. <see cref="FramingShare"/> of the
+    /// faces that have one are cropped there (with the standard jitter around it) instead of on the FER2013 square, so
+    /// the classifier also learns the framing it will be served: tighter or looser than the square, face by face.
+    /// </summary>
+    public string? FramingPath { get; init; }
+    public double FramingShare { get; init; } = 0.5;
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }

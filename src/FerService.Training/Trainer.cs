@@ -62,7 +62,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         using var teacher = OpenTeacher(mean, std);
         using var loss = new LossTerms(options);
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
-        var step = new StepContext(model, ema, shadow, teacher, loss, optimizer, trainImages, targets, mean, std, random);
+        var framings = ReadFramings(train.Count);
+        var step = new StepContext(model, ema, shadow, teacher, loss, optimizer, trainImages, targets, mean, std, random, framings);
 
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var plannedSteps = (long)stepsPerEpoch * options.Epochs;
@@ -158,7 +159,17 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         using var scope = NewDisposeScope();
         var indices = tensor(rows.ToArray().Select(i => (long)i).ToArray());
         var phase = Stopwatch.GetTimestamp();
-        var batch = Normalise(Augmentation.Augment(c.TrainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, c.Random), c.Mean, c.Std);
+        Scenes.FaceFraming?[]? batchFramings = null;
+        if (c.Framings is { } framings)
+        {
+            batchFramings = new Scenes.FaceFraming?[count];
+            for (var i = 0; i < count; i++)
+            {
+                batchFramings[i] = framings[rows[i]];
+            }
+        }
+        var batch = Normalise(Augmentation.Augment(c.TrainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, c.Random,
+            batchFramings, options.FramingShare), c.Mean, c.Std);
         var batchTargets = c.Targets.index_select(0, indices);
         if (options.MixupAlpha > 0 && count > 1)
         {
@@ -191,7 +202,20 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
     /// <summary>What every optimiser step of a run works with.</summary>
     private sealed record StepContext(EmotionNet Model, EmotionNet Ema, BFloat16Shadow? Shadow, DistillationTeacher? Teacher, LossTerms Loss,
-        optim.Optimizer Optimizer, Tensor TrainImages, Tensor Targets, double Mean, double Std, Random Random);
+        optim.Optimizer Optimizer, Tensor TrainImages, Tensor Targets, double Mean, double Std, Random Random, Scenes.FaceFraming?[]? Framings);
+
+    private Scenes.FaceFraming?[]? ReadFramings(int trainingRows)
+    {
+        if (options.FramingPath is not { } path)
+        {
+            return null;
+        }
+        var framings = Scenes.FaceFraming.Read(path, trainingRows, out var beyond);
+        var framed = framings.Count(f => f is not null);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"framing from {Path.GetFileName(path)}: {framed} of {trainingRows} Training faces ({beyond} lines for rows not read), {options.FramingShare:P0} of them cropped there per sample"));
+        return framings;
+    }
 
     /// <summary>The distillation loss's constants as tensors, not implicit Scalars (see Erase).</summary>
     private sealed class LossTerms(TrainOptions options) : IDisposable
@@ -469,6 +493,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         ["framing"] = options.Jitter == JitterKind.Pipeline
             ? $"pipeline jitter: scale log-normal sd {Augmentation.PipelineScaleSd} (0.7–1.4), shift normal sd {Augmentation.PipelineShiftSdX} across and {Augmentation.PipelineShiftSdY} down (in face sides), as evaluate-scenes measured the detector's boxes against the true faces"
             : "standard jitter: scale 0.9–1.1, shift ±4 px",
+        ["serviceFraming"] = options.FramingPath is null ? "none"
+            : string.Create(CultureInfo.InvariantCulture, $"{options.FramingShare:P0} of the faces the service's detector finds alone are sampled where it crops them ({Path.GetFileName(options.FramingPath)}, written by the framing command), with the standard jitter around that"),
         ["initialisation"] = options.InitModelPath is null ? "random" : $"fine-tuned from {Path.GetFileName(options.InitModelPath)} (sha256 {_initSha256})",
         ["batchNorm"] = options.RecalibrateBatchNorm
             ? "statistics re-estimated after selection on all Training faces, unaugmented, in float32 (row-weighted mean of batch statistics, batch 512)"
