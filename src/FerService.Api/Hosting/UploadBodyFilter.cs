@@ -58,7 +58,7 @@ internal sealed class UploadBodyFilter : IOperationFilter
         [new JsonImage("face.png", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==")]);
 
     internal static readonly EmotionResponse ResponseExample = new(
-        new ModelSummary("fer2013-vgg-int8", "2026.12.06", ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]),
+        new ModelSummary("fer2013-vgg-int8", "2026.12.07", ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]),
         [
             new ImageResult(0, "scene.jpg", 640, 480,
             [
