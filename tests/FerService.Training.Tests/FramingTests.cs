@@ -88,6 +88,9 @@ public sealed class FramingTests : IDisposable
         Assert.Contains("framing from framing-training.csv: 40 of 40 Training faces", output.ToString(), StringComparison.Ordinal);
         var card = Inference.Classification.ModelManifest.Load(Path.Combine(models, "emotion-fer2013.json"));
         Assert.Contains("framing-training.csv", card.Training!.Recipe!["serviceFraming"], StringComparison.Ordinal);
+        // The paths given were absolute: the card keeps their file names, not this machine's directories.
+        Assert.Contains("--framing framing-training.csv ", card.Training.Command, StringComparison.Ordinal);
+        Assert.DoesNotContain(_directory, card.Training.Command, StringComparison.Ordinal);
     }
 
     [Fer2013Fact]
