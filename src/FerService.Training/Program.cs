@@ -178,13 +178,13 @@ namespace FerService.Training
 
         /// <summary>The command as a card records it. Where the files go does not change them; leaving --out out keeps the card free of local paths.</summary>
         /// <summary>
-        /// The command as a card records it: without --out, and absolute paths cut to their file names, so a card never
+        /// The command as a card records it: without --out, and absolute paths (also in comma lists) cut to their file names, so a card never
         /// carries the directories of the machine that trained it.
         /// </summary>
         private static string CommandLine(string[] args) =>
             "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args
                 .Where((_, i) => args[i] != "--out" && (i == 0 || args[i - 1] != "--out"))
-                .Select(a => Path.IsPathFullyQualified(a) ? Path.GetFileName(a) : a));
+                .Select(a => string.Join(',', a.Split(',').Select(part => Path.IsPathFullyQualified(part) ? Path.GetFileName(part) : part))));
 
         /// <summary><c>Section:Property=value</c> pairs, comma-separated.</summary>
         private static Dictionary<string, string> Settings(string? list)

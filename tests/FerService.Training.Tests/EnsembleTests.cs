@@ -96,7 +96,9 @@ public sealed class EnsembleTests : IDisposable
             Assert.Equal(21, card.Metrics!.Count);
             Assert.NotNull(card.Uncertainty);
             Assert.All(card.Members, m => Assert.Matches("^[0-9a-f]{64}$", m.Sha256));
-            Assert.Contains("--members", card.Training!.Command, StringComparison.Ordinal);
+            // Both members by file name: the command keeps no directory of this machine, in comma lists either.
+            Assert.Contains("--members emotion-fer2013.onnx,emotion-fer2013.onnx", card.Training!.Command, StringComparison.Ordinal);
+            Assert.DoesNotContain(_directory, card.Training.Command, StringComparison.Ordinal);
         }
         using var json = JsonDocument.Parse(written.ToString().TrimEnd().Split('\n')[^1]);
         Assert.Equal("fer2013-ensemble2-int8", json.RootElement.GetProperty("model").GetString());
