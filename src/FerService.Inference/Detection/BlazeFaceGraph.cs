@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using FerService.Inference.Onnx;
 
@@ -15,7 +14,6 @@ internal static class BlazeFaceGraph
     private const int ModelGraph = 7, ModelOpset = 8;
     private const int GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12, GraphValueInfo = 13;
     private const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4;
-    private const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9;
 
     /// <summary>
     /// The rewritten model, the side <paramref name="nominalSize"/> it was trained at, and its outputs' shapes at that
@@ -230,16 +228,8 @@ internal static class BlazeFaceGraph
         return -1;
     }
 
-    private static ProtoWriter Int64Initializer(string name, long[] values)
-    {
-        var raw = new byte[values.Length * 8];
-        for (var i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
-        }
-        return new ProtoWriter().Varint(TensorDims, values.Length).Varint(TensorDataType, OnnxDataType.Int64)
-            .String(TensorName, name).Bytes(TensorRawData, raw);
-    }
+    private static ProtoWriter Int64Initializer(string name, long[] values) =>
+        OnnxTensor.Write(name, OnnxDataType.Int64, System.Runtime.InteropServices.MemoryMarshal.AsBytes<long>(values), [values.Length]);
 
     private sealed class Node
     {

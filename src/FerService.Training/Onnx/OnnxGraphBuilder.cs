@@ -40,16 +40,9 @@ internal sealed class OnnxGraphBuilder
     public string Initializer(string name, ReadOnlySpan<byte> values, params long[] dims) =>
         Initializer(name, UInt8Type, values, dims);
 
-    /// <summary>No dims makes a scalar. raw_data is little-endian, as this machine's memory is.</summary>
     private string Initializer(string name, int dataType, ReadOnlySpan<byte> rawData, long[] dims)
     {
-        var tensor = new ProtoWriter();
-        foreach (var d in dims)
-        {
-            tensor.Varint(1, d);
-        }
-        tensor.Varint(2, dataType).String(8, name).Bytes(9, rawData);
-        _initializers.Add(tensor);
+        _initializers.Add(OnnxTensor.Write(name, dataType, rawData, dims));
         return name;
     }
 
