@@ -46,8 +46,7 @@ internal sealed class SceneEvaluator(TextWriter output)
     public SceneMetrics Run(string dataPath, string usage, int faceCount, int seed, IReadOnlyDictionary<string, string> settings, string? facesCsv = null,
         string? root = null)
     {
-        var split = Fer2013Reader.Read(dataPath, [usage]).GetValueOrDefault(usage)
-            ?? throw new ArgumentException($"{dataPath} has no rows with Usage '{usage}'.");
+        var split = ReadSplit(dataPath, usage, int.MaxValue);
         var count = Math.Min(faceCount, split.Count);
         var rows = new int[count];
         for (var i = 0; i < count; i++)
@@ -74,14 +73,12 @@ internal sealed class SceneEvaluator(TextWriter output)
     public void WriteFramings(string dataPath, string usage, string outPath, IReadOnlyDictionary<string, string> settings, string? root = null,
         int maxRows = int.MaxValue)
     {
-        var split = Fer2013Reader.Read(dataPath, [usage], maxRows).GetValueOrDefault(usage)
-            ?? throw new ArgumentException($"{dataPath} has no rows with Usage '{usage}'.");
+        var split = ReadSplit(dataPath, usage, maxRows);
         var services = BuildPipeline(settings, Path.GetFullPath(root ?? "."));
         try
         {
             var pipeline = services.GetRequiredService<EmotionPipeline>();
-            var minScore = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore;
-            var detectAll = new AnalysisRequest(true, new DetectionRequest(minScore, 64, 0));
+            var detectAll = DetectAll(services);
             var face = new BoxF(0, 0, Fer2013Split.Side, Fer2013Split.Side);
             var framings = new List<FaceFraming>(split.Count);
             // A chunk at a time: each alone image is a few hundred kilobytes of PNG.
@@ -119,7 +116,7 @@ internal sealed class SceneEvaluator(TextWriter output)
         var usage = split.Usage;
         var pipeline = services.GetRequiredService<EmotionPipeline>();
         var classifierCard = services.GetRequiredService<Inference.Classification.IEmotionClassifier>().Manifest;
-        var detectAll = new AnalysisRequest(true, new DetectionRequest(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore, 64, 0));
+        var detectAll = DetectAll(services);
         var wholeImage = detectAll with { Detect = false };
 
         var faceRows = new List<int>();
@@ -328,6 +325,14 @@ internal sealed class SceneEvaluator(TextWriter output)
         }
         File.WriteAllText(path, csv.ToString());
     }
+
+    private static Fer2013Split ReadSplit(string dataPath, string usage, int maxRows) =>
+        Fer2013Reader.Read(dataPath, [usage], maxRows).GetValueOrDefault(usage)
+            ?? throw new ArgumentException($"{dataPath} has no rows with Usage '{usage}'.");
+
+    /// <summary>Every face the configured detector finds at its configured threshold, as many as a scene can hold.</summary>
+    private static AnalysisRequest DetectAll(ServiceProvider services) => new(true,
+        new DetectionRequest(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore, 64, 0));
 
     private static List<ImageAnalysis> AnalyzeAll(EmotionPipeline pipeline, List<ReadOnlyMemory<byte>> images, AnalysisRequest request)
     {
