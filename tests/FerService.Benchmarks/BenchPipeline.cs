@@ -1,12 +1,14 @@
 using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
 using FerService.Inference.Pipeline;
 using FerService.Serving;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FerService.Benchmarks;
@@ -97,6 +99,15 @@ internal sealed class BenchPipeline : IAsyncDisposable
     public BlazeFaceDetector Detector => (BlazeFaceDetector)_services.GetRequiredService<IFaceDetector>();
 
     public EmotionClassifier Classifier => (EmotionClassifier)_services.GetRequiredService<IEmotionClassifier>();
+
+    public IImageDecoder Decoder => _services.GetRequiredService<IImageDecoder>();
+
+    /// <summary>The detector's options as configured (model paths as given, not yet resolved).</summary>
+    public DetectionOptions DetectionOptions => _services.GetRequiredService<IOptions<DetectionOptions>>().Value;
+
+    public bool FlipAveraging => _services.GetRequiredService<IOptions<PipelineOptions>>().Value.FlipAveraging;
+
+    public int DecodeMinLongSide => _services.GetRequiredService<IOptions<PipelineOptions>>().Value.DecodeMinLongSide;
 
     /// <summary>Detect with the configured threshold, as a request that names none.</summary>
     public AnalysisRequest Request { get; }

@@ -126,6 +126,7 @@ internal static class MacroBenchmark
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches, CpuUsage Cpu)>();
         object batching = "skipped";
+        StageCpu? stageCpu = null;
         if (settings.Bare)
         {
             await using var pipeline = new BenchPipeline(settings.Pipeline);
@@ -165,6 +166,8 @@ internal static class MacroBenchmark
                 Console.WriteLine($"           {StageTimes.Summary([.. stages])}");
             }
             batching = MeasureBatching(pipeline);
+            stageCpu = StageCpu.Measure(pipeline, scenes);
+            Console.WriteLine(stageCpu);
         }
         var bareRss = ServiceProcess.ProcMemory(Environment.ProcessId);
 
@@ -228,6 +231,7 @@ internal static class MacroBenchmark
             bare = bare.Select(b => new { b.Result.Concurrency, imagesPerSecond = b.Result.PerSecond, p50 = b.Result.Percentile(50), p95 = b.Result.Percentile(95), p99 = b.Result.Percentile(99), allocatedBytesPerImage = b.AllocatedPerImage, meanBatch = b.Batches.Mean, batches = b.Batches.Distribution(), cpuMsPerImage = b.Cpu.OwnMsPerImage, cpuIdleShare = b.Cpu.IdleShare }),
             service = service.Select(s => new { s.Result.Concurrency, imagesPerSecond = s.Result.PerSecond, p50 = s.Result.Percentile(50), p95 = s.Result.Percentile(95), p99 = s.Result.Percentile(99), failures = s.Result.Failures, meanBatch = s.Batches.Mean, batches = s.Batches.Distribution(), rssMiB = s.Memory.Rss, peakRssMiB = s.Memory.Peak, cpuMsPerImage = s.Cpu.ServiceMsPerImage, clientCpuMsPerImage = s.Cpu.OwnMsPerImage, cpuIdleShare = s.Cpu.IdleShare }),
             batching,
+            stageCpu,
         };
         var path = Path.Combine(settings.OutputDirectory, "macro.json");
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, Json));

@@ -4,7 +4,7 @@
 #   macro: the bare pipeline in process vs the service over HTTP (its own process, real Kestrel) at concurrency 1, 4, 8
 #          and 16 on the same JPEG scenes (--scenes mixed: 640x480 to 1280x720 with 0-4 FER2013 faces, the default;
 #          --scenes vga: 640x480 with 1-4 faces): images/s, p50/p95/p99, mean ms per stage, service/bare ratio,
-#          classifier batch sizes, RSS, bytes allocated per image, and 16 faces batched vs one by one;
+#          classifier batch sizes, RSS, bytes allocated per image, 16 faces batched vs one by one, and CPU by stage;
 #   micro: BenchmarkDotNet with MemoryDiagnoser: decode, detector pre/post-processing, alignment, classifier at batch
 #          1/8/32 (float32 and int8 models), one whole image through the pipeline.
 # Usage: tests/FerService.Benchmarks/run.sh [macro|micro|all, default all] [macro options, e.g. --seconds 10 --detector 128

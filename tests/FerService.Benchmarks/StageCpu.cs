@@ -1,0 +1,116 @@
+using System.Globalization;
+using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
+using FerService.Tests.Shared;
+using static System.FormattableString;
+
+namespace FerService.Benchmarks;
+
+/// <summary>
+/// CPU time per image by stage, each stage run alone on this thread over every scene: decode, the detector's whole view,
+/// its closer look (the proposal crops), alignment and the classifier (flip-averaged as configured). Thread CPU time,
+/// not wall time, so other processes on a shared host do not inflate it; the closer look is the full detection minus a
+/// run of the whole view alone.
+/// </summary>
+internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double CloserLookMs, double AlignMs, double ClassifyMs,
+    double FacesPerImage, IReadOnlyDictionary<int, double> WholeViewMsByWidth)
+{
+    private const int Rounds = 3;
+
+    public double TotalMs => DecodeMs + WholeViewMs + CloserLookMs + AlignMs + ClassifyMs;
+
+    public static StageCpu Measure(BenchPipeline pipeline, IReadOnlyList<Scene> scenes)
+    {
+        var decoder = pipeline.Decoder;
+        var detector = pipeline.Detector;
+        var aligner = pipeline.Aligner;
+        var classifier = pipeline.Classifier;
+        var request = pipeline.Request.Detection;
+        var wholeViewOptions = pipeline.DetectionOptions.WithResolvedModelPaths();
+        wholeViewOptions.Tiling = false;
+        using var wholeView = new BlazeFaceDetector(pipeline.Sessions, wholeViewOptions);
+        var flip = pipeline.FlipAveraging;
+        var cropLength = aligner.CropLength;
+        var classes = classifier.Manifest.Labels.Count;
+
+        double decode = 0, whole = 0, full = 0, align = 0, classify = 0;
+        var faces = 0;
+        var wholeByWidth = new Dictionary<int, (double Ms, int Count)>();
+        // Round 0 warms the code paths and ONNX Runtime's buffers for every view shape; it is not counted.
+        for (var round = 0; round <= Rounds; round++)
+        {
+            var counted = round > 0;
+            foreach (var scene in scenes)
+            {
+                var t0 = ThreadCpuMs();
+                using var image = decoder.Decode(scene.Encoded, DecodeLimits.Default, pipeline.DecodeMinLongSide);
+                var t1 = ThreadCpuMs();
+                wholeView.Detect(image, request);
+                var t2 = ThreadCpuMs();
+                var found = detector.Detect(image, request);
+                var t3 = ThreadCpuMs();
+                var views = flip ? 2 : 1;
+                var crops = new float[found.Count * views * cropLength];
+                for (var f = 0; f < found.Count; f++)
+                {
+                    aligner.CropFace(image, found[f], crops.AsSpan(f * views * cropLength, cropLength));
+                }
+                var t4 = ThreadCpuMs();
+                if (found.Count > 0)
+                {
+                    if (flip)
+                    {
+                        for (var f = 0; f < found.Count; f++)
+                        {
+                            var at = f * views * cropLength;
+                            Inference.Pipeline.FaceCropper.Mirror(crops.AsSpan(at, cropLength), crops.AsSpan(at + cropLength, cropLength), aligner.Input.Width);
+                        }
+                    }
+                    classifier.ComputeLogits(crops, found.Count * views, new float[found.Count * views * classes]);
+                }
+                var t5 = ThreadCpuMs();
+                if (counted)
+                {
+                    decode += t1 - t0;
+                    whole += t2 - t1;
+                    full += t3 - t2;
+                    align += t4 - t3;
+                    classify += t5 - t4;
+                    faces += found.Count;
+                    var (ms, count) = wholeByWidth.GetValueOrDefault(scene.Width);
+                    wholeByWidth[scene.Width] = (ms + t2 - t1, count + 1);
+                }
+            }
+        }
+        double images = Rounds * scenes.Count;
+        return new StageCpu(decode / images, whole / images, Math.Max(0, full - whole) / images, align / images, classify / images,
+            faces / images, wholeByWidth.OrderBy(w => w.Key).ToDictionary(w => w.Key, w => w.Value.Ms / w.Value.Count));
+    }
+
+    public override string ToString() =>
+        Invariant($"CPU by stage (one thread, ms per image, mean of {Rounds} rounds): decode {DecodeMs:F1}, detector whole view {WholeViewMs:F1}, ")
+        + Invariant($"closer look {CloserLookMs:F1}, align {AlignMs:F2}, classify {ClassifyMs:F1} ({FacesPerImage:F2} faces); total {TotalMs:F1}; ")
+        + "whole view by photo width " + string.Join(", ", WholeViewMsByWidth.Select(w => Invariant($"{w.Key}: {w.Value:F1}")));
+
+    /// <summary>
+    /// This thread's CPU time from /proc/thread-self/schedstat (its first field: nanoseconds on a CPU). Linux only;
+    /// elsewhere NaN, and the figures say so.
+    /// </summary>
+    private static double ThreadCpuMs()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/thread-self/schedstat");
+            var end = text.IndexOf(' ', StringComparison.Ordinal);
+            return long.Parse(text.AsSpan(0, end < 0 ? text.Length : end), CultureInfo.InvariantCulture) / 1e6;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return double.NaN;
+        }
+    }
+}
