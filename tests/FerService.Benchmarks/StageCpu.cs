@@ -9,8 +9,8 @@ namespace FerService.Benchmarks;
 /// <summary>
 /// CPU time per image by stage, each stage run alone on this thread over every scene: decode, the detector's whole view,
 /// its closer look (the proposal crops), alignment and the classifier (flip-averaged as configured). Thread CPU time,
-/// not wall time, so other processes on a shared host do not inflate it; the closer look is the full detection minus a
-/// run of the whole view alone.
+/// not wall time: time spent waiting for a core is left out (a host that runs slower still shows). The closer look is
+/// the full detection minus a run of the whole view alone.
 /// </summary>
 internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double CloserLookMs, double AlignMs, double ClassifyMs,
     double FacesPerImage, IReadOnlyDictionary<int, double> WholeViewMsByWidth)
