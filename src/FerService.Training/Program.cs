@@ -176,10 +176,9 @@ namespace FerService.Training
             };
         }
 
-        /// <summary>The command as a card records it. Where the files go does not change them; leaving --out out keeps the card free of local paths.</summary>
         /// <summary>
-        /// The command as a card records it: without --out, and absolute paths (also in comma lists) cut to their file names, so a card never
-        /// carries the directories of the machine that trained it.
+        /// The command as a card records it: without --out (where the files go does not change them), and absolute paths (also in comma
+        /// lists) cut to their file names, so a card never carries the directories of the machine that trained it.
         /// </summary>
         private static string CommandLine(string[] args) =>
             "dotnet run -c Release --project src/FerService.Training -- " + string.Join(' ', args
