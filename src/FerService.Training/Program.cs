@@ -34,6 +34,9 @@ namespace FerService.Training
               evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
                        (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
                        settings given; prints faces found, false faces, box IoU and accuracy next to the crops', one JSON line last)
+              evaluate-photos [--photos data/realfaces] [--set ...] [--csv FILE] [--root .]
+                       (real photos with expected face counts in labels.json, through the service's pipeline: photos counted
+                       right, over and under, by kind, CPU ms per photo; one JSON line last)
               framing  [--data ...] [--usage Training] [--out framing-training.csv] [--max-rows N] [--set ...] [--root .]
                        (each face alone through the service's detector: where its crop lies on the FER2013 square, for train --framing)
 
@@ -86,6 +89,10 @@ namespace FerService.Training
                     case "evaluate-scenes":
                         new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",
                             arguments.GetInt("faces") ?? 1600, arguments.GetInt("seed") ?? 2013, Settings(arguments.Get("set")), arguments.Get("faces-csv"), arguments.Get("root"));
+                        return 0;
+                    case "evaluate-photos":
+                        new Photos.PhotoEvaluator(output).Run(arguments.Get("photos") ?? Path.Combine("data", "realfaces"),
+                            Settings(arguments.Get("set")), arguments.Get("csv"), arguments.Get("root"));
                         return 0;
                     case "framing":
                         new Scenes.SceneEvaluator(output).WriteFramings(DataPath(arguments), arguments.Get("usage") ?? "Training",

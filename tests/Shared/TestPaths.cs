@@ -24,6 +24,13 @@ internal static class TestPaths
         ? path
         : Fer2013Reader.FindDefault(RepositoryRoot);
 
+    /// <summary>The labelled real photos (labels.json, images/) in data/realfaces/, as CI links them; null when absent.</summary>
+    public static string? RealFaces { get; } = Directory.Exists(Path.Combine(RepositoryRoot, "data", "realfaces", "images"))
+        ? Path.Combine(RepositoryRoot, "data", "realfaces")
+        : null;
+
+    public const string MissingPhotosMessage = "The labelled real photos are not in data/realfaces/ (link the shared copy there: labels.json and images/).";
+
     public const string MissingDataMessage = "FER2013 is not in data/ (put fer2013.csv[.gz] there, link the shared copy to data/fer2013/, or set FER_DATA).";
 
     private static string FindRoot()
@@ -45,6 +52,18 @@ internal sealed class Fer2013FactAttribute : FactAttribute
         if (TestPaths.Fer2013 is null)
         {
             Skip = TestPaths.MissingDataMessage;
+        }
+    }
+}
+
+/// <summary>A fact that needs the labelled real photos; it is skipped with a clear message when they are absent.</summary>
+internal sealed class RealFacesFactAttribute : FactAttribute
+{
+    public RealFacesFactAttribute()
+    {
+        if (TestPaths.RealFaces is null)
+        {
+            Skip = TestPaths.MissingPhotosMessage;
         }
     }
 }

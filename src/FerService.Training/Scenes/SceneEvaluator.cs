@@ -251,7 +251,7 @@ internal sealed class SceneEvaluator(TextWriter output)
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     /// <summary>The service's pipeline as <c>AddEmotionPipeline</c> wires it; relative model paths resolved against <paramref name="root"/>.</summary>
-    private static ServiceProvider BuildPipeline(IReadOnlyDictionary<string, string> settings, string root)
+    internal static ServiceProvider BuildPipeline(IReadOnlyDictionary<string, string> settings, string root)
     {
         var services = new ServiceCollection();
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
