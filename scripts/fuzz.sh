@@ -14,7 +14,6 @@ out="$root/artifacts/fuzz"
 command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz not found; install AFL++ (apt-get install afl++)." >&2; exit 1; }
 [ -x "$out/tools/sharpfuzz" ] || dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$out/tools"
 
-bash "$root/scripts/fetch-models.sh"
 rm -rf "$out/bin"
 dotnet publish "$root/tests/FerService.Fuzz" -c Release -o "$out/bin"
 # Instrument our managed code for AFL's coverage feedback (Skia's native decoders are exercised, not instrumented).

@@ -15,7 +15,7 @@ namespace FerService.Inference;
 /// </summary>
 public sealed class EmotionAnalyzer : IDisposable
 {
-    private readonly BlazeFaceDetector _detector;
+    private readonly YuNetDetector _detector;
     private readonly EmotionClassifier _classifier;
     private readonly FaceCropper _cropper;
     private readonly FaceAligner _aligner;
@@ -24,7 +24,7 @@ public sealed class EmotionAnalyzer : IDisposable
     private EmotionAnalyzer(EmotionAnalyzerOptions options, DetectionOptions detection)
     {
         var sessions = new OnnxSessionFactory(Microsoft.Extensions.Options.Options.Create(options.Onnx), NullLogger<OnnxSessionFactory>.Instance);
-        _detector = new BlazeFaceDetector(sessions, detection);
+        _detector = new YuNetDetector(sessions, detection);
         try
         {
             _classifier = new EmotionClassifier(FerModelOptions.Resolve(options.ClassifierManifest), sessions);
@@ -38,7 +38,7 @@ public sealed class EmotionAnalyzer : IDisposable
         Model = new ModelCard(_classifier.Manifest);
         _cropper = new FaceCropper(new SkiaImageDecoder(options.Pipeline.TurboJpeg), _detector, _aligner, options.Limits, options.Pipeline.DecodeMinLongSide);
         _flipAveraging = options.Pipeline.FlipAveraging;
-        DefaultRequest = new AnalysisRequest(true, new DetectionRequest(detection.MinScore, DefaultMaxFaces, 0));
+        DefaultRequest = new AnalysisRequest(true, detection.DefaultRequest(DefaultMaxFaces));
     }
 
     /// <summary>The most faces one call reports unless asked otherwise (the service's default limit).</summary>

@@ -45,7 +45,7 @@ public sealed class FaceAnnotator : IDisposable
             if (face.Landmarks is { } points)
             {
                 fill.Color = SKColors.White;
-                foreach (var point in new[] { points.RightEye, points.LeftEye, points.Nose, points.Mouth, points.RightEar, points.LeftEar })
+                foreach (var point in new[] { points.RightEye, points.LeftEye, points.Nose, points.RightMouth, points.LeftMouth })
                 {
                     canvas.DrawCircle(point.X, point.Y, line, fill);
                 }

@@ -10,7 +10,7 @@ namespace FerService.Serving;
 
 /// <summary>
 /// Builds pipelines that share the decoder, aligner, batch scheduler (one classifier queue) and the image workers
-/// (one set of cores) around a given detector: the service's, or another one (the stream's short-range detector).
+/// (one set of cores) around a given detector: the service's, or another one (the stream's, with a smaller input).
 /// </summary>
 public sealed class PipelineFactory : IDisposable
 {
@@ -23,7 +23,7 @@ public sealed class PipelineFactory : IDisposable
     private readonly ImageWorkers _workers;
     private readonly OnnxSessionFactory _sessions;
     private readonly ModelCard _model;
-    private readonly List<BlazeFaceDetector> _detectors = [];
+    private readonly List<YuNetDetector> _detectors = [];
 
     internal PipelineFactory(IImageDecoder decoder, FaceAligner aligner, BatchScheduler scheduler, DecodeLimits limits,
         IOptions<PipelineOptions> options, OnnxSessionFactory sessions, ModelCard model, ServingMetrics? metrics = null)
@@ -42,7 +42,7 @@ public sealed class PipelineFactory : IDisposable
     /// <summary>A pipeline around a detector of its own, made from <paramref name="detection"/> and disposed with this factory.</summary>
     public EmotionPipeline Create(DetectionOptions detection)
     {
-        var detector = new BlazeFaceDetector(_sessions, detection.WithResolvedModelPaths());
+        var detector = new YuNetDetector(_sessions, detection.WithResolvedModelPaths());
         lock (_detectors)
         {
             _detectors.Add(detector);

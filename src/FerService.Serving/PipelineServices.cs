@@ -35,7 +35,7 @@ public static class PipelineServices
 
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<IImageDecoder>(sp => new SkiaImageDecoder(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TurboJpeg));
-        services.AddSingleton<IFaceDetector>(sp => new BlazeFaceDetector(
+        services.AddSingleton<IFaceDetector>(sp => new YuNetDetector(
             sp.GetRequiredService<OnnxSessionFactory>(), sp.GetRequiredService<IOptions<DetectionOptions>>().Value));
         services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(
             FerModelOptions.Resolve(sp.GetRequiredService<IOptions<FerModelOptions>>().Value.ClassifierManifest),

@@ -9,10 +9,10 @@ public sealed class BackpressureTests
     public async Task Post_MoreConcurrentRequestsThanAllowed_ExtraGet503WithRetryAfterWhileHealthAnswers()
     {
         using var factory = FerApiFactory.OnKestrel(("Fer:Limits:MaxConcurrentRequests", "1"), ("Fer:Limits:MaxQueuedRequests", "1"),
-            ("Fer:Detection:TileProposalScore", "0"));
+            ("Fer:Detection:MaxInputSide", "4096"));
         var client = factory.CreateClient();
-        // Bodies are read before admission, so the one slot is held by work, not by a slow body: large blank images, every
-        // tile searched. The client gives up on it once the others are answered.
+        // Bodies are read before admission, so the one slot is held by work, not by a slow body: large blank images seen by
+        // the detector at full size. The client gives up on it once the others are answered.
         using var giveUp = new CancellationTokenSource();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var slow = Http.Images(Enumerable.Repeat(LargeBlankPng(), 8));
@@ -83,9 +83,9 @@ public sealed class BackpressureTests
     [Fact]
     public async Task Post_OverRequestTimeout_Returns504Problem()
     {
-        // Every tile: with proposal tiling the blank image needs one detector run and could finish inside the timeout.
+        // The detector at full size: at its default input the blank image could finish inside the timeout.
         // On Kestrel: the in-memory test server reports the timeout's cancellation as a client abort.
-        using var factory = FerApiFactory.OnKestrel(("Fer:Limits:RequestTimeout", "00:00:00.020"), ("Fer:Detection:TileProposalScore", "0"));
+        using var factory = FerApiFactory.OnKestrel(("Fer:Limits:RequestTimeout", "00:00:00.020"), ("Fer:Detection:MaxInputSide", "4096"));
         using var content = Http.Multipart(("image", "large.png", LargeBlankPng(), "image/png"));
         var response = await factory.CreateClient().PostAsync("/api/emotions", content);
 

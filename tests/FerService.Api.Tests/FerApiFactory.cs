@@ -44,7 +44,7 @@ public class FerApiFactory : WebApplicationFactory<Program>
         var values = new Dictionary<string, string?>
         {
             ["Fer:Models:ClassifierManifest"] = TestPaths.ServiceClassifierManifest,
-            ["Fer:Detection:ModelPath"] = TestPaths.Detector256,
+            ["Fer:Detection:ModelPath"] = TestPaths.Detector,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in _settings)

@@ -104,11 +104,17 @@ public sealed class HostileInputTests(FerApiFactory factory) : IClassFixture<Fer
         // Size limits from the header: 413 before decoding.
         yield return new("PNG declaring 65535×65535", "bomb.png", Http.PngHeaderOnly(65_535, 65_535), tooLarge);
         yield return new("PNG declaring 16385×1", "wide.png", Http.PngHeaderOnly(16_385, 1), tooLarge);
+        yield return new("PNG declaring 1×20000", "tall.png", Http.PngHeaderOnly(1, 20_000), tooLarge);
 
         // Unusual but valid images: decoded.
         using (var wide = Picture(16_384, 1))
         {
             yield return new("16384×1 PNG", "wide.png", Encode(wide, SKEncodedImageFormat.Png), ok);
+        }
+        using (var tall = Picture(1, 16_384))
+        {
+            // The detector sees it shrunk to one column of 640 rows, padded to 32 columns.
+            yield return new("1×16384 PNG", "tall.png", Encode(tall, SKEncodedImageFormat.Png), ok);
         }
         using (var dot = Picture(1, 1))
         {

@@ -11,7 +11,7 @@ public sealed class NoticeTests
     [Theory]
     [InlineData("LICENSE")]
     [InlineData("THIRD-PARTY-NOTICES")]
-    [InlineData("models/BLAZEFACE-LICENSE.txt")]
+    [InlineData("models/YUNET-LICENSE.txt")]
     public void ServiceOutput_AsBuilt_CarriesLicenceFile(string file)
     {
         Assert.True(File.Exists(Path.Combine(Output, file)), $"{file} is not in the service's output {Output}");

@@ -135,27 +135,61 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
     {
         var outcome = await EvaluateScenesAsync(factory.CreateClient(), PublicTest.Rows, SampleRows(FaceCount), 2013);
         output.WriteLine(outcome.ToString());
-        // Measured on these scenes: 96.13 % found, 0.030 false faces per image. The 0.05 the proposal crops' finds must
-        // score above the threshold trades about a point of these faces for a quarter of the false ones (the square
-        // view without it: 97.19 %, 0.041; with it: 96.25 %, 0.028); on the varied scenes of evaluate-scenes the new
-        // defaults find 3 points more with 42 % fewer false faces (docs/scene-evaluation.md).
-        Assert.True(outcome.Found >= 0.955, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
-        Assert.True(outcome.FalseFacesPerImage <= 0.04, $"{outcome.FalseFacesPerImage:F3} false faces per image");
+        // Measured on these scenes with YuNet at its defaults: 94.87 % found, 0.014 false faces per image (BlazeFace's
+        // pipeline: 96.13 %, 0.030); its misses are small, low-contrast FER2013 crops (docs/decisions/detector.md).
+        Assert.True(outcome.Found >= 0.94, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
+        Assert.True(outcome.FalseFacesPerImage <= 0.03, $"{outcome.FalseFacesPerImage:F3} false faces per image");
         // Misses are bounded above; here only how detection and alignment change the classification of the faces found.
         Assert.True(Math.Abs(outcome.AccuracyFoundEndToEnd - outcome.AccuracyFoundCrops) <= 0.03,
             $"found faces: from the scene {outcome.AccuracyFoundEndToEnd:P2} vs their crops {outcome.AccuracyFoundCrops:P2}");
     }
 
-    [Fer2013Fact]
-    public async Task Detect_HalfSizeTilesInsteadOfProposalCrops_StillFindsTheSmallFaces()
+    /// <summary>The faces the service reports for one image, with their boxes.</summary>
+    private static async Task<List<BoxF>> FacesAsync(HttpClient client, byte[] image, string name)
     {
-        // The default looks closer through the short-range model; without it, the main model runs on half-size tiles.
-        using var tilesFactory = new FerApiFactory(("Fer:Detection:ProposalModelPath", ""));
-        var outcome = await EvaluateScenesAsync(tilesFactory.CreateClient(), PublicTest.Rows, SampleRows(400), 2014);
-        output.WriteLine($"half-size tiles: {outcome}");
-        // Measured on these scenes: 95.50 % found, 0.061 false faces per image; the whole view alone finds 79.25 %.
-        Assert.True(outcome.Found >= 0.93, $"found {outcome.Found:P2} of faces with IoU ≥ {MatchIou}");
-        Assert.True(outcome.FalseFacesPerImage <= 0.1, $"{outcome.FalseFacesPerImage:F3} false faces per image");
+        using var content = Http.Multipart(("image", name, image, name.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "image/jpeg"));
+        var response = await client.PostAsync("/api/emotions", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return [.. (await response.JsonAsync()).GetProperty("images")[0].GetProperty("faces").EnumerateArray().Select(Box)];
+    }
+
+    [Fer2013Fact]
+    public async Task Detect_FaceFillingMostOfThePhoto_ReportedOnce()
+    {
+        // What duplicate boxes came from: parts of one large face (eyes and mouth, brow and chin) read as faces again.
+        var scene = SceneBuilder.BuildAt(PublicTest.Rows, [(100, new BoxF(60, 40, 880, 880))], new Random(5), 1000, 960);
+
+        var faces = await FacesAsync(factory.CreateClient(), scene.Encoded, "large.png");
+
+        var face = Assert.Single(faces);
+        Assert.True(BoxF.IntersectionOverUnion(face, scene.Faces[0].Box) >= MatchIou, $"box {face} for the face at {scene.Faces[0].Box}");
+    }
+
+    [Fer2013Fact]
+    public async Task Detect_SmallFaceBesideALargeOne_BothReported()
+    {
+        var large = new BoxF(20, 60, 520, 520);
+        var small = new BoxF(560, 300, 110, 110);
+        var scene = SceneBuilder.BuildAt(PublicTest.Rows, [(200, large), (1200, small)], new Random(6), 720, 640);
+
+        var faces = await FacesAsync(factory.CreateClient(), scene.Encoded, "two.png");
+
+        Assert.Equal(2, faces.Count);
+        Assert.Contains(faces, f => BoxF.IntersectionOverUnion(f, large) >= MatchIou);
+        Assert.Contains(faces, f => BoxF.IntersectionOverUnion(f, small) >= MatchIou);
+    }
+
+    /// <summary>Portraits where the earlier detector reported 2–5 faces (boxes inside the face and around it).</summary>
+    [RealFacesTheory]
+    [InlineData("facenet-paul_rudd_1.jpg")]
+    [InlineData("facenet-angelina_jolie_1.jpg")]
+    [InlineData("facerec-obama1.jpg")]
+    [InlineData("insightface-face_sample.png")]
+    public async Task Detect_RealPortrait_OneFace(string photo)
+    {
+        var faces = await FacesAsync(factory.CreateClient(), File.ReadAllBytes(Path.Combine(TestPaths.RealFaces!, "images", photo)), photo);
+
+        Assert.Single(faces);
     }
 
     [Fer2013Fact]

@@ -15,7 +15,7 @@ public sealed class ShutdownTests
     internal static Dictionary<string, string> WithRepositoryModels(Dictionary<string, string> environment)
     {
         environment["Fer__Models__ClassifierManifest"] = TestPaths.ClassifierManifest;
-        environment["Fer__Detection__ModelPath"] = TestPaths.Detector256;
+        environment["Fer__Detection__ModelPath"] = TestPaths.Detector;
         return environment;
     }
 

@@ -60,9 +60,9 @@ public sealed class StreamTests
     }
 
     [Fer2013Fact]
-    public async Task Stream_WithTheShortRange128Detector_TracksTheMovingFaceToo()
+    public async Task Stream_WithTheServicesFullDetectorInput_TracksTheMovingFaceToo()
     {
-        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:DetectorModelPath", TestPaths.Detector128));
+        using var factory = FerApiFactory.OnKestrel(("Fer:Stream:DetectorMaxInputSide", "0"));
         await AssertMovingFaceTrackedAsync(factory);
     }
 

@@ -22,17 +22,9 @@ internal sealed record PipelineSettings
     public int IntraOpThreads { get; init; } = Onnx.IntraOpThreads;
     public bool Spinning { get; init; } = Onnx.IntraOpSpinning;
     public GraphOptimizationLevel OptimizationLevel { get; init; } = Onnx.GraphOptimizationLevel;
-    /// <summary>"256" (back-camera, the service's default) or "128" (front-camera short-range model).</summary>
-    public string Detector { get; init; } = "256";
-    public bool Tiling { get; init; } = Detection.Tiling;
-    public float TileProposalScore { get; init; } = Detection.TileProposalScore;
-    public float WholeViewDownscale { get; init; } = Detection.WholeViewDownscale;
+    /// <summary>Long side of the detector's input.</summary>
+    public int DetectorInputSide { get; init; } = Detection.MaxInputSide;
     public float MinScore { get; init; } = Detection.MinScore;
-    public float CloserLookScoreMargin { get; init; } = Detection.CloserLookScoreMargin;
-    /// <summary>Closer look through the short-range model on crops around weak candidates (the default), or half-size tiles.</summary>
-    public bool ProposalCrops { get; init; } = !string.IsNullOrEmpty(Detection.ProposalModelPath);
-    public float ProposalCropScale { get; init; } = Detection.ProposalCropScale;
-    public int MaxProposalCrops { get; init; } = Detection.MaxProposalCrops;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
     public bool TurboJpeg { get; init; } = new PipelineOptions().TurboJpeg;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
@@ -44,9 +36,7 @@ internal sealed record PipelineSettings
 
     public string ClassifierManifest => Classifier == "int8" ? "emotion-fer2013-int8.json" : "emotion-fer2013.json";
 
-    public string ProposalModelFile => ProposalCrops ? Path.GetFileName(Detection.ProposalModelPath!) : "";
-
-    public string DetectorFile => Detector == "128" ? "face_detection_front_128x128_barracuda.onnx" : "face_detection_back_256x256_barracuda.onnx";
+    public static string DetectorFile => Path.GetFileName(Detection.ModelPath);
 }
 
 /// <summary>The bare pipeline, in process and without HTTP: the service's own registrations, with options set in code.</summary>
@@ -67,15 +57,9 @@ internal sealed class BenchPipeline : IAsyncDisposable
         });
         services.Configure<DetectionOptions>(options =>
         {
-            options.ModelPath = Path.Combine(Repository.Models, settings.DetectorFile);
-            options.Tiling = settings.Tiling;
-            options.TileProposalScore = settings.TileProposalScore;
-            options.ProposalModelPath = settings.ProposalCrops ? Path.Combine(Repository.Models, settings.ProposalModelFile) : null;
-            options.ProposalCropScale = settings.ProposalCropScale;
-            options.MaxProposalCrops = settings.MaxProposalCrops;
-            options.WholeViewDownscale = settings.WholeViewDownscale;
+            options.ModelPath = Path.Combine(Repository.Models, PipelineSettings.DetectorFile);
+            options.MaxInputSide = settings.DetectorInputSide;
             options.MinScore = settings.MinScore;
-            options.CloserLookScoreMargin = settings.CloserLookScoreMargin;
         });
         services.Configure<FerModelOptions>(options => options.ClassifierManifest = Path.Combine(Repository.Models, settings.ClassifierManifest));
         services.Configure<BatchingOptions>(options => options.MaxBatchSize = settings.MaxBatchSize);
@@ -87,7 +71,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
         });
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         Pipeline = _services.GetRequiredService<EmotionPipeline>();
-        Request = new(true, new DetectionRequest(settings.MinScore, 50, 0));
+        Request = new(true, DetectionOptions.DefaultRequest(50));
     }
 
     public OnnxSessionFactory Sessions => _services.GetRequiredService<OnnxSessionFactory>();
@@ -96,7 +80,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
 
     public FaceAligner Aligner => _services.GetRequiredService<FaceAligner>();
 
-    public BlazeFaceDetector Detector => (BlazeFaceDetector)_services.GetRequiredService<IFaceDetector>();
+    public YuNetDetector Detector => (YuNetDetector)_services.GetRequiredService<IFaceDetector>();
 
     public EmotionClassifier Classifier => (EmotionClassifier)_services.GetRequiredService<IEmotionClassifier>();
 

@@ -51,15 +51,8 @@ internal sealed record MacroSettings
                 case "--intra-op-threads": pipeline = pipeline with { IntraOpThreads = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--spinning": pipeline = pipeline with { Spinning = bool.Parse(value) }; break;
                 case "--optimization": pipeline = pipeline with { OptimizationLevel = Enum.Parse<GraphOptimizationLevel>(value, ignoreCase: true) }; break;
-                case "--detector": pipeline = pipeline with { Detector = value }; break;
-                case "--tiling": pipeline = pipeline with { Tiling = bool.Parse(value) }; break;
-                case "--tile-proposal-score": pipeline = pipeline with { TileProposalScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
-                case "--whole-view-downscale": pipeline = pipeline with { WholeViewDownscale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
-                case "--max-proposal-crops": pipeline = pipeline with { MaxProposalCrops = int.Parse(value, CultureInfo.InvariantCulture) }; break;
-                case "--closer-look-margin": pipeline = pipeline with { CloserLookScoreMargin = float.Parse(value, CultureInfo.InvariantCulture) }; break;
+                case "--detector-side": pipeline = pipeline with { DetectorInputSide = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--min-score": pipeline = pipeline with { MinScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
-                case "--proposal-crops": pipeline = pipeline with { ProposalCrops = bool.Parse(value) }; break;
-                case "--proposal-crop-scale": pipeline = pipeline with { ProposalCropScale = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
                 case "--turbo-jpeg": pipeline = pipeline with { TurboJpeg = bool.Parse(value) }; break;
@@ -77,16 +70,10 @@ internal sealed record MacroSettings
         Invariant($"--Fer:Onnx:IntraOpThreads={Pipeline.IntraOpThreads}"),
         $"--Fer:Onnx:IntraOpSpinning={Pipeline.Spinning}",
         $"--Fer:Onnx:GraphOptimizationLevel={Pipeline.OptimizationLevel}",
-        $"--Fer:Detection:ModelPath=models/{Pipeline.DetectorFile}",
+        $"--Fer:Detection:ModelPath=models/{PipelineSettings.DetectorFile}",
         $"--Fer:Models:ClassifierManifest=models/{Pipeline.ClassifierManifest}",
-        $"--Fer:Detection:Tiling={Pipeline.Tiling}",
-        Invariant($"--Fer:Detection:TileProposalScore={Pipeline.TileProposalScore}"),
-        $"--Fer:Detection:ProposalModelPath={(Pipeline.ProposalCrops ? "models/" + Pipeline.ProposalModelFile : "")}",
-        Invariant($"--Fer:Detection:ProposalCropScale={Pipeline.ProposalCropScale}"),
-        Invariant($"--Fer:Detection:MaxProposalCrops={Pipeline.MaxProposalCrops}"),
-        Invariant($"--Fer:Detection:WholeViewDownscale={Pipeline.WholeViewDownscale}"),
+        Invariant($"--Fer:Detection:MaxInputSide={Pipeline.DetectorInputSide}"),
         Invariant($"--Fer:Detection:MinScore={Pipeline.MinScore}"),
-        Invariant($"--Fer:Detection:CloserLookScoreMargin={Pipeline.CloserLookScoreMargin}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
         $"--Fer:Pipeline:TurboJpeg={Pipeline.TurboJpeg}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
@@ -120,8 +107,8 @@ internal static class MacroBenchmark
         var pasted = scenes.Sum(s => s.Faces.Count);
         var sizes = string.Join(", ", scenes.Select(s => $"{s.Width}x{s.Height}").Distinct());
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} {settings.Scenes} scenes ({sizes}) JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
-        Console.WriteLine(Invariant($"pipeline: detector {settings.Pipeline.Detector}, whole view ÷{settings.Pipeline.WholeViewDownscale} (0 = 256 square), threshold {settings.Pipeline.MinScore} (+{settings.Pipeline.CloserLookScoreMargin} in crops), tiling {settings.Pipeline.Tiling}")
-            + Invariant($" (proposal score {settings.Pipeline.TileProposalScore}, {(settings.Pipeline.ProposalCrops ? $"short-range crops ×{settings.Pipeline.ProposalCropScale}" : "half-size tiles")})") + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {settings.Pipeline.TurboJpeg && FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
+        Console.WriteLine(Invariant($"pipeline: detector {PipelineSettings.DetectorFile}, input long side ≤ {settings.Pipeline.DetectorInputSide}, threshold {settings.Pipeline.MinScore}")
+            + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {settings.Pipeline.TurboJpeg && FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
             + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches, CpuUsage Cpu)>();

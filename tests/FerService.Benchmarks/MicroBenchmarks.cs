@@ -64,54 +64,27 @@ public class DecodeBenchmarks : PipelineBenchmarkBase
     }
 }
 
-/// <summary>The detector's own work around the ONNX run: letterbox + normalise, and anchor decoding + weighted NMS.</summary>
+/// <summary>The detector's own preprocessing (shrink, bilinear, planar BGR) and the whole detector stage.</summary>
 public class DetectorBenchmarks : PipelineBenchmarkBase
 {
     private float[] _input = [];
-    private float[][] _outputs = [];
-    private (int Grid, int PerCell)[] _grids = [];
+    private (float Scale, int Columns, int Rows) _shape;
 
     protected override void AfterSetup()
     {
-        var size = Pipeline.Detector.InputSize;
-        _input = new float[size * size * 3];
-        Pipeline.Detector.Preprocess(Image, Letterbox.Fit(Image.Width, Image.Height, size), _input);
-        (_outputs, _grids) = Pipeline.Detector.RunRaw(_input);
+        _shape = YuNetDetector.InputShape(Image.Width, Image.Height, Pipeline.Detector.MaxInputSide);
+        _input = new float[3 * _shape.Columns * _shape.Rows];
     }
 
-    /// <summary>The whole 640×480 image into 256×256 (0.4 scale: Skia with mipmaps).</summary>
+    /// <summary>The 640×480 image into the detector's input.</summary>
     [Benchmark]
     public float Preprocess()
     {
-        var size = Pipeline.Detector.InputSize;
-        Pipeline.Detector.Preprocess(Image, Letterbox.Fit(Image.Width, Image.Height, size), _input);
+        DetectorInput.Preprocess(Image, _shape.Scale, _shape.Columns, _shape.Rows, _input);
         return _input[0];
     }
 
-    /// <summary>One half-size tile of the 640×480 image (the tiling views; bilinear without mipmaps).</summary>
-    [Benchmark]
-    public float PreprocessTile()
-    {
-        Pipeline.Detector.Preprocess(Image, Letterbox.Tile(0, 0, Image.Width / 2, Pipeline.Detector.InputSize), _input);
-        return _input[0];
-    }
-
-    /// <summary>The ONNX Runtime run of one view.</summary>
-    [Benchmark]
-    public int Run() => Pipeline.Detector.RunRaw(_input).Outputs.Length;
-
-    [Benchmark]
-    public int Postprocess()
-    {
-        var candidates = new List<BlazeFaceDecoder.Candidate>();
-        for (var g = 0; g < _grids.Length; g++)
-        {
-            BlazeFaceDecoder.DecodeGrid(_outputs[2 * g], _outputs[2 * g + 1], _grids[g].Grid, _grids[g].PerCell, Pipeline.Detector.InputSize, 0.6f, candidates);
-        }
-        return BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, int.MaxValue).Count;
-    }
-
-    /// <summary>The whole detector stage as the service runs it (full view plus tiles).</summary>
+    /// <summary>The whole detector stage as the service runs it: preprocess, one run, decode, suppression.</summary>
     [Benchmark]
     public int Detect() => Pipeline.Detector.Detect(Image, Pipeline.Request.Detection).Count;
 }

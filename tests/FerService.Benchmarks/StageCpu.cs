@@ -7,17 +7,16 @@ using static System.FormattableString;
 namespace FerService.Benchmarks;
 
 /// <summary>
-/// CPU time per image by stage, each stage run alone on this thread over every scene: decode, the detector's whole view,
-/// its closer look (the proposal crops), alignment and the classifier (flip-averaged as configured). Thread CPU time,
-/// not wall time: time spent waiting for a core is left out (a host that runs slower still shows). The closer look is
-/// the full detection minus a run of the whole view alone.
+/// CPU time per image by stage, each stage run alone on this thread over every scene: decode, detection, alignment and
+/// the classifier (flip-averaged as configured). Thread CPU time, not wall time: time spent waiting for a core is left
+/// out (a host that runs slower still shows).
 /// </summary>
-internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double CloserLookMs, double AlignMs, double ClassifyMs,
-    double FacesPerImage, IReadOnlyDictionary<int, double> WholeViewMsByWidth)
+internal sealed record StageCpu(double DecodeMs, double DetectMs, double AlignMs, double ClassifyMs,
+    double FacesPerImage, IReadOnlyDictionary<int, double> DetectMsByWidth)
 {
     private const int Rounds = 3;
 
-    public double TotalMs => DecodeMs + WholeViewMs + CloserLookMs + AlignMs + ClassifyMs;
+    public double TotalMs => DecodeMs + DetectMs + AlignMs + ClassifyMs;
 
     public static StageCpu Measure(BenchPipeline pipeline, IReadOnlyList<Scene> scenes)
     {
@@ -26,16 +25,13 @@ internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double Clos
         var aligner = pipeline.Aligner;
         var classifier = pipeline.Classifier;
         var request = pipeline.Request.Detection;
-        var wholeViewOptions = pipeline.DetectionOptions.WithResolvedModelPaths();
-        wholeViewOptions.Tiling = false;
-        using var wholeView = new BlazeFaceDetector(pipeline.Sessions, wholeViewOptions);
         var flip = pipeline.FlipAveraging;
         var cropLength = aligner.CropLength;
         var classes = classifier.Manifest.Labels.Count;
 
-        double decode = 0, whole = 0, full = 0, align = 0, classify = 0;
+        double decode = 0, detect = 0, align = 0, classify = 0;
         var faces = 0;
-        var wholeByWidth = new Dictionary<int, (double Ms, int Count)>();
+        var detectByWidth = new Dictionary<int, (double Ms, int Count)>();
         // Round 0 warms the code paths and ONNX Runtime's buffers for every view shape; it is not counted.
         for (var round = 0; round <= Rounds; round++)
         {
@@ -45,8 +41,6 @@ internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double Clos
                 var t0 = ThreadCpuMs();
                 using var image = decoder.Decode(scene.Encoded, DecodeLimits.Default, pipeline.DecodeMinLongSide);
                 var t1 = ThreadCpuMs();
-                wholeView.Detect(image, request);
-                var t2 = ThreadCpuMs();
                 var found = detector.Detect(image, request);
                 var t3 = ThreadCpuMs();
                 var views = flip ? 2 : 1;
@@ -72,25 +66,24 @@ internal sealed record StageCpu(double DecodeMs, double WholeViewMs, double Clos
                 if (counted)
                 {
                     decode += t1 - t0;
-                    whole += t2 - t1;
-                    full += t3 - t2;
+                    detect += t3 - t1;
                     align += t4 - t3;
                     classify += t5 - t4;
                     faces += found.Count;
-                    var (ms, count) = wholeByWidth.GetValueOrDefault(scene.Width);
-                    wholeByWidth[scene.Width] = (ms + t2 - t1, count + 1);
+                    var (ms, count) = detectByWidth.GetValueOrDefault(scene.Width);
+                    detectByWidth[scene.Width] = (ms + t3 - t1, count + 1);
                 }
             }
         }
         double images = Rounds * scenes.Count;
-        return new StageCpu(decode / images, whole / images, Math.Max(0, full - whole) / images, align / images, classify / images,
-            faces / images, wholeByWidth.OrderBy(w => w.Key).ToDictionary(w => w.Key, w => w.Value.Ms / w.Value.Count));
+        return new StageCpu(decode / images, detect / images, align / images, classify / images,
+            faces / images, detectByWidth.OrderBy(w => w.Key).ToDictionary(w => w.Key, w => w.Value.Ms / w.Value.Count));
     }
 
     public override string ToString() =>
-        Invariant($"CPU by stage (one thread, ms per image, mean of {Rounds} rounds): decode {DecodeMs:F1}, detector whole view {WholeViewMs:F1}, ")
-        + Invariant($"closer look {CloserLookMs:F1}, align {AlignMs:F2}, classify {ClassifyMs:F1} ({FacesPerImage:F2} faces); total {TotalMs:F1}; ")
-        + "whole view by photo width " + string.Join(", ", WholeViewMsByWidth.Select(w => Invariant($"{w.Key}: {w.Value:F1}")));
+        Invariant($"CPU by stage (one thread, ms per image, mean of {Rounds} rounds): decode {DecodeMs:F1}, detect {DetectMs:F1}, ")
+        + Invariant($"decode + detect {DecodeMs + DetectMs:F1}, align {AlignMs:F2}, classify {ClassifyMs:F1} ({FacesPerImage:F2} faces); total {TotalMs:F1}; ")
+        + "detect by photo width " + string.Join(", ", DetectMsByWidth.Select(w => Invariant($"{w.Key}: {w.Value:F1}")));
 
     /// <summary>
     /// This thread's CPU time from /proc/thread-self/schedstat (its first field: nanoseconds on a CPU). Linux only;

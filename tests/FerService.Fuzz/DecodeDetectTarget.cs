@@ -15,17 +15,13 @@ internal sealed class DecodeDetectTarget : IDisposable
     private static readonly DecodeLimits Limits = new(4_000_000, 4096);
     private static readonly DetectionRequest Request = new(0.5f, 10, 0);
     private readonly SkiaImageDecoder _decoder = new();
-    private readonly BlazeFaceDetector _detector;
+    private readonly YuNetDetector _detector;
 
     public DecodeDetectTarget(string detectorModelPath)
     {
         var sessions = new OnnxSessionFactory(Options.Create(new OnnxOptions { IntraOpThreads = 1 }), NullLogger<OnnxSessionFactory>.Instance);
-        // The service's detection path: the short-range model for proposal crops lies beside the main one.
-        _detector = new BlazeFaceDetector(sessions, new DetectionOptions
-        {
-            ModelPath = detectorModelPath,
-            ProposalModelPath = Path.Combine(Path.GetDirectoryName(detectorModelPath) ?? ".", Path.GetFileName(new DetectionOptions().ProposalModelPath!)),
-        });
+        // The service's detector with its default settings.
+        _detector = new YuNetDetector(sessions, new DetectionOptions { ModelPath = detectorModelPath });
     }
 
     public void Run(byte[] data)

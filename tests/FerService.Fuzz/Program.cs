@@ -28,7 +28,7 @@ if (Environment.GetEnvironmentVariable("FER_FUZZ_TARGET") == "upload")
     });
     return 0;
 }
-var modelPath = Environment.GetEnvironmentVariable("FER_DETECTOR") ?? Path.Combine(AppContext.BaseDirectory, "models", "face_detection_back_256x256_barracuda.onnx");
+var modelPath = Environment.GetEnvironmentVariable("FER_DETECTOR") ?? Path.Combine(AppContext.BaseDirectory, "models", Path.GetFileName(new FerService.Inference.Detection.DetectionOptions().ModelPath));
 if (args is ["--smoke", var directory])
 {
     using var smoke = new DecodeDetectTarget(modelPath);

@@ -14,7 +14,7 @@ public sealed class AlignmentTests
     };
 
     private static DetectedFace Face(BoxF box, PointF rightEye, PointF leftEye) =>
-        new(box, 0.9f, new FaceLandmarks(rightEye, leftEye, default, default, default, default));
+        new(box, 0.9f, new FaceLandmarks(rightEye, leftEye, default, default, default));
 
     [Fact]
     public void FaceTransform_LevelEyes_MapsBoxCentreToCropCentreAndSideToWidth()

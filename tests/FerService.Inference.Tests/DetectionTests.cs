@@ -5,139 +5,114 @@ namespace FerService.Inference.Tests;
 
 public sealed class DetectionTests
 {
-    private const int Input = 256;
-
-    private static BlazeFaceDecoder.Candidate Candidate(float score, float cx, float cy, float size)
-    {
-        var c = new BlazeFaceDecoder.Candidate { Score = score, CenterX = cx, CenterY = cy, Width = size, Height = size };
-        for (var k = 0; k < 2 * BlazeFaceDecoder.KeypointCount; k += 2)
-        {
-            c.Points[k] = cx + k * 0.001f;
-            c.Points[k + 1] = cy;
-        }
-        return c;
-    }
+    private static FaceCandidate Candidate(float score, float x, float y, float side) =>
+        new(score, new BoxF(x, y, side, side), default);
 
     [Fact]
-    public void DecodeGrid_OneConfidentAnchor_DecodesCentreSizeAndKeypointsFromItsCell()
+    public void DecodeStride_OneConfidentCell_DecodesBoxAndKeypointsFromItsCell()
     {
-        const int grid = 16, perCell = 2;
-        var scores = Enumerable.Repeat(-10f, grid * grid * perCell).ToArray();
-        var regressors = new float[scores.Length * BlazeFaceDecoder.RegressorsPerAnchor];
-        var row = 3; var col = 12; var anchor = 1;
-        var index = (row * grid + col) * perCell + anchor;
-        scores[index] = 2f;
-        var r = regressors.AsSpan(index * BlazeFaceDecoder.RegressorsPerAnchor);
-        r[0] = 8; r[1] = -4; r[2] = 64; r[3] = 48;
-        r[4] = -10; r[5] = -6;
+        const int columns = 4, rows = 3, stride = 16, cell = 2 * columns + 1; // row 2, column 1
+        var cls = new float[columns * rows];
+        var obj = new float[columns * rows];
+        var boxes = new float[columns * rows * 4];
+        var keypoints = new float[columns * rows * 10];
+        cls[cell] = 0.81f;
+        obj[cell] = 1.2f; // clamped to 1
+        new[] { 0.25f, -0.5f, MathF.Log(2), MathF.Log(3) }.CopyTo(boxes, cell * 4);
+        for (var k = 0; k < 10; k++)
+        {
+            keypoints[cell * 10 + k] = k * 0.1f;
+        }
+        var output = new List<FaceCandidate>();
 
-        var output = new List<BlazeFaceDecoder.Candidate>();
-        BlazeFaceDecoder.DecodeGrid(scores, regressors, grid, perCell, Input, 0.5f, output);
+        YuNetDecoder.DecodeStride(cls, obj, boxes, keypoints, columns, rows, stride, scale: 0.5f, minScore: 0.5f, output);
 
         var c = Assert.Single(output);
-        Assert.Equal(BlazeFaceDecoder.Sigmoid(2f), c.Score, 5);
-        Assert.Equal((col + 0.5f) / grid + 8f / Input, c.CenterX, 5);
-        Assert.Equal((row + 0.5f) / grid - 4f / Input, c.CenterY, 5);
-        Assert.Equal(64f / Input, c.Width, 5);
-        Assert.Equal(48f / Input, c.Height, 5);
-        Assert.Equal((col + 0.5f) / grid - 10f / Input, c.Points[0], 5);
-        Assert.Equal((row + 0.5f) / grid - 6f / Input, c.Points[1], 5);
+        Assert.Equal(0.9f, c.Score, 5); // sqrt(0.81 · 1)
+        // Centre ((1 + 0.25)·16, (2 − 0.5)·16) = (20, 24) input pixels, size (32, 48); the image is twice the input.
+        Assert.Equal(new BoxF(40 - 32, 48 - 48, 64, 96), Round(c.Box));
+        Assert.Equal(new PointF((1 + 0f) * 32, (2 + 0.1f) * 32), Round(c.Landmarks.RightEye));
+        Assert.Equal(new PointF((1 + 0.8f) * 32, (2 + 0.9f) * 32), Round(c.Landmarks.LeftMouth));
+        Assert.Equal(new PointF((1 + 0.7f) * 32, (2 + 0.8f) * 32), Round(c.Landmarks.Mouth));
     }
 
     [Fact]
-    public void DecodeGrid_ScoresBelowThreshold_Dropped()
+    public void DecodeStride_ScoreJustBelowThreshold_Dropped()
     {
-        var scores = new float[8 * 8 * 6];
-        scores.AsSpan().Fill(BlazeFaceDecoder.Sigmoid(0) - 1); // logit ≈ −0.5 → p ≈ 0.38
-        var regressors = new float[scores.Length * BlazeFaceDecoder.RegressorsPerAnchor];
-        regressors.AsSpan().Fill(10);
-        var output = new List<BlazeFaceDecoder.Candidate>();
-        BlazeFaceDecoder.DecodeGrid(scores, regressors, 8, 6, Input, 0.5f, output);
+        var cls = new[] { 0.48f, 1f }; // sqrt(0.48) ≈ 0.693
+        var obj = new[] { 1f, -0.2f }; // objectness clamped to 0
+        var output = new List<FaceCandidate>();
+
+        YuNetDecoder.DecodeStride(cls, obj, new float[8], new float[20], 2, 1, 8, 1, 0.7f, output);
+
         Assert.Empty(output);
     }
 
     [Fact]
-    public void DecodeGrid_WrongLength_Throws()
+    public void DecodeStride_OutputsNotFittingTheGrid_Throw() =>
+        Assert.Throws<ArgumentException>(() => YuNetDecoder.DecodeStride(new float[6], new float[6], new float[24], new float[50], 3, 2, 8, 1, 0.5f, []));
+
+    [Fact]
+    public void Suppress_OverlappingBoxes_KeepsTheStrongest()
     {
-        Assert.Throws<ArgumentException>(() =>
-            BlazeFaceDecoder.DecodeGrid(new float[10], new float[160], 16, 2, Input, 0.5f, []));
+        var kept = YuNetDecoder.Suppress([Candidate(0.7f, 0, 0, 100), Candidate(0.9f, 10, 0, 100), Candidate(0.8f, 300, 0, 50)], 0.3f, 0.5f);
+
+        Assert.Equal([0.9f, 0.8f], kept.Select(c => c.Score));
     }
 
     [Fact]
-    public void WeightedNms_OverlappingCandidates_MergeIntoScoreWeightedMean()
+    public void Suppress_SmallBoxInsideALargeFace_Dropped()
     {
-        var candidates = new List<BlazeFaceDecoder.Candidate>
-        {
-            Candidate(0.6f, 0.52f, 0.5f, 0.2f),
-            Candidate(0.9f, 0.50f, 0.5f, 0.2f),
-            Candidate(0.8f, 0.20f, 0.2f, 0.1f),
-        };
-        var results = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, 10);
+        // IoU 0.16, below any NMS threshold: only the nested rule removes the second box on the same face.
+        var kept = YuNetDecoder.Suppress([Candidate(0.95f, 0, 0, 500), Candidate(0.7f, 100, 150, 200)], 0.3f, 0.5f);
 
-        Assert.Equal(2, results.Count);
-        Assert.Equal(0.9f, results[0].Score);
-        Assert.Equal((0.50f * 0.9f + 0.52f * 0.6f) / 1.5f, results[0].CenterX, 5);
-        Assert.Equal(0.8f, results[1].Score);
-        Assert.Equal(0.20f, results[1].CenterX, 5);
+        Assert.Equal(0.95f, Assert.Single(kept).Score);
     }
 
     [Fact]
-    public void WeightedNms_MaxResults_Respected()
+    public void Suppress_LargeBoxAroundAStrongerSmallOne_Dropped()
     {
-        var candidates = new List<BlazeFaceDecoder.Candidate>();
-        for (var i = 0; i < 5; i++)
-        {
-            candidates.Add(Candidate(0.5f + i * 0.1f, 0.1f + i * 0.2f, 0.5f, 0.1f));
-        }
-        var results = BlazeFaceDecoder.WeightedNonMaxSuppression(candidates, 0.3f, 2);
-        Assert.Equal(2, results.Count);
-        Assert.Equal(0.9f, results[0].Score, 5);
-        Assert.Equal(0.8f, results[1].Score, 5);
+        var kept = YuNetDecoder.Suppress([Candidate(0.6f, 0, 0, 500), Candidate(0.9f, 100, 150, 200)], 0.3f, 0.5f);
+
+        Assert.Equal(0.9f, Assert.Single(kept).Score);
+    }
+
+    [Fact]
+    public void Suppress_SmallFaceBesideALargeOne_BothKept()
+    {
+        // The small face's box touches the large one by a sliver (a quarter of the small box): two people.
+        var kept = YuNetDecoder.Suppress([Candidate(0.9f, 0, 0, 400), Candidate(0.8f, 380, 100, 80)], 0.3f, 0.5f);
+
+        Assert.Equal(2, kept.Count);
+    }
+
+    [Fact]
+    public void IntersectionOverSmaller_Nested_One() =>
+        Assert.Equal(1f, YuNetDecoder.IntersectionOverSmaller(new(0, 0, 100, 100), new(10, 10, 20, 20)), 5);
+
+    [Fact]
+    public void ToFace_ScaleAndShift_SquareOfTheMeanSideScaledAboutTheCentreThenMoved()
+    {
+        var face = YuNetDecoder.ToFace(new FaceCandidate(0.9f, new BoxF(50, 40, 100, 144), default), 1.25f, -0.1f);
+
+        Assert.Equal(150f, face.Box.Width, 3); // sqrt(100 · 144) · 1.25
+        Assert.Equal(face.Box.Width, face.Box.Height);
+        Assert.Equal(100f, face.Box.CenterX, 3);
+        Assert.Equal(112f - 15f, face.Box.CenterY, 3);
     }
 
     [Theory]
-    [InlineData(640, 480)]
-    [InlineData(300, 900)]
-    [InlineData(256, 256)]
-    public void Letterbox_ToInputThenToImage_RoundTrips(int width, int height)
+    [InlineData(640, 480, 640, 1f, 640, 480)]
+    [InlineData(1280, 720, 640, 0.5f, 640, 384)] // 360 rows padded to whole strides of 32
+    [InlineData(100, 50, 640, 1f, 128, 64)] // never enlarged
+    [InlineData(1, 20000, 640, 0.032f, 32, 640)]
+    [InlineData(1, 1, 640, 1f, 32, 32)]
+    public void InputShape_PhotoSizes_ShrunkToTheLongSidePaddedToStrides(int width, int height, int maxSide, float scale, int columns, int rows)
     {
-        var letterbox = Letterbox.Fit(width, height, Input);
-        foreach (var (x, y) in new[] { (0f, 0f), (width - 1f, height - 1f), (width * 0.3f, height * 0.8f) })
-        {
-            var input = letterbox.ToInput(x, y);
-            Assert.InRange(input.X, 0f, 1f);
-            Assert.InRange(input.Y, 0f, 1f);
-            var back = letterbox.ToImage(input.X, input.Y);
-            Assert.Equal(x, back.X, 2);
-            Assert.Equal(y, back.Y, 2);
-        }
-    }
+        var shape = YuNetDetector.InputShape(width, height, maxSide);
 
-    [Fact]
-    public void Letterbox_WideImage_CentredWithVerticalPadding()
-    {
-        var letterbox = Letterbox.Fit(640, 320, Input);
-        Assert.Equal(0.4f, letterbox.Scale, 5);
-        Assert.Equal(0f, letterbox.OffsetX, 5);
-        Assert.Equal(64f, letterbox.OffsetY, 5);
-        var corner = letterbox.ToImage(0, 64f / Input);
-        Assert.Equal(0f, corner.X, 3);
-        Assert.Equal(0f, corner.Y, 3);
-    }
-
-    [Fact]
-    public void ToImage_CandidateInPaddedInput_MapsBoxAndKeypointsToImagePixels()
-    {
-        var letterbox = Letterbox.Fit(640, 320, Input);
-        // A 100-pixel face at image (500, 100) is, in input units, at (500·0.4, 100·0.4 + 64) / 256 with side 40 / 256.
-        var c = Candidate(0.9f, (550 * 0.4f) / Input, (150 * 0.4f + 64) / Input, 40f / Input);
-        var face = BlazeFaceDecoder.ToImage(c, letterbox);
-        Assert.Equal(500f, face.Box.X, 2);
-        Assert.Equal(100f, face.Box.Y, 2);
-        Assert.Equal(100f, face.Box.Width, 2);
-        Assert.Equal(100f, face.Box.Height, 2);
-        Assert.Equal(550f, face.Landmarks.RightEye.X, 2);
-        Assert.Equal(150f, face.Landmarks.RightEye.Y, 2);
+        Assert.Equal(scale, shape.Scale, 5);
+        Assert.Equal((columns, rows), (shape.Columns, shape.Rows));
     }
 
     [Fact]
@@ -146,99 +121,6 @@ public sealed class DetectionTests
         Assert.Equal(1f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(0, 0, 10, 10)), 5);
         Assert.Equal(0f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(20, 20, 10, 10)), 5);
         Assert.Equal(50f / 150f, BoxF.IntersectionOverUnion(new(0, 0, 10, 10), new(5, 0, 10, 10)), 5);
-    }
-
-    [Fact]
-    public void Tiles_SmallImage_None()
-    {
-        Assert.Empty(BlazeFaceDecoder.Tiles(300, 200, Input));
-    }
-
-    [Theory]
-    [InlineData(640, 480)]
-    [InlineData(4000, 3000)]
-    [InlineData(1920, 400)]
-    public void Tiles_LargeImage_CoverEveryPixelWithOverlapAtTwiceTheScale(int width, int height)
-    {
-        var tiles = BlazeFaceDecoder.Tiles(width, height, Input);
-        Assert.NotEmpty(tiles);
-        Assert.All(tiles, t => Assert.Equal(Math.Max(Input, (Math.Max(width, height) + 1) / 2), t.Side));
-        foreach (var (px, py) in new[] { (0, 0), (width - 1, height - 1), (width / 2, height / 2), (width - 1, 0), (0, height - 1) })
-        {
-            Assert.Contains(tiles, t => px >= t.X && px < t.X + t.Side && py >= t.Y && py < t.Y + t.Side);
-        }
-        var xs = tiles.Select(t => t.X).Distinct().Order().ToArray();
-        for (var i = 1; i < xs.Length; i++)
-        {
-            Assert.True(xs[i] - xs[i - 1] <= tiles[0].Side * 3 / 4, "neighbouring tiles overlap by at least a quarter");
-        }
-    }
-
-    [Fact]
-    public void AnyProposalInTile_WeakCandidateCentredInTile_True()
-    {
-        List<BlazeFaceDecoder.Candidate> proposals = [new() { Score = 0.2f, CenterX = 400, CenterY = 300, Width = 30, Height = 30 }];
-        Assert.True(BlazeFaceDecoder.AnyProposalInTile(proposals, [], 320, 160, 320));
-        Assert.False(BlazeFaceDecoder.AnyProposalInTile(proposals, [], 0, 0, 320), "centre outside the tile");
-    }
-
-    [Fact]
-    public void AnyProposalInTile_WeakAnchorOfAFaceAlreadyFound_False()
-    {
-        List<BlazeFaceDecoder.Candidate> found = [new() { Score = 0.9f, CenterX = 410, CenterY = 310, Width = 60, Height = 60 }];
-        List<BlazeFaceDecoder.Candidate> proposals = [new() { Score = 0.3f, CenterX = 400, CenterY = 300, Width = 50, Height = 50 }];
-        Assert.False(BlazeFaceDecoder.AnyProposalInTile(proposals, found, 320, 160, 320));
-        proposals.Add(new() { Score = 0.3f, CenterX = 600, CenterY = 450, Width = 20, Height = 20 });
-        Assert.True(BlazeFaceDecoder.AnyProposalInTile(proposals, found, 320, 160, 320), "a second, unexplained weak candidate");
-    }
-
-    [Fact]
-    public void ProposalCrops_WeakCandidates_StrongestFirstCentredAndScaled()
-    {
-        List<BlazeFaceDecoder.Candidate> proposals =
-        [
-            new() { Score = 0.1f, CenterX = 100, CenterY = 100, Width = 60, Height = 50 },
-            new() { Score = 0.3f, CenterX = 500, CenterY = 300, Width = 20, Height = 20 },
-        ];
-        var crops = BlazeFaceDecoder.ProposalCrops(proposals, [], 3f, 128, 8);
-        Assert.Equal([(436, 236, 128), (10, 10, 180)], crops);   // the small one gets the minimum side, the other 3 × 60
-    }
-
-    [Fact]
-    public void ProposalCrops_NeighbouringAnchorsAndFoundFaces_ShareOrSkipCrops()
-    {
-        List<BlazeFaceDecoder.Candidate> found = [new() { Score = 0.9f, CenterX = 410, CenterY = 310, Width = 60, Height = 60 }];
-        List<BlazeFaceDecoder.Candidate> proposals =
-        [
-            new() { Score = 0.3f, CenterX = 400, CenterY = 300, Width = 50, Height = 50 },   // a weaker anchor of the found face
-            new() { Score = 0.2f, CenterX = 100, CenterY = 100, Width = 40, Height = 40 },
-            new() { Score = 0.15f, CenterX = 120, CenterY = 90, Width = 40, Height = 40 },   // inside the middle half of that crop
-            new() { Score = 0.1f, CenterX = 200, CenterY = 100, Width = 40, Height = 40 },   // outside it
-        ];
-        Assert.Equal([(36, 36, 128), (136, 36, 128)], BlazeFaceDecoder.ProposalCrops(proposals, found, 3f, 128, 8));
-        Assert.Equal([(36, 36, 128)], BlazeFaceDecoder.ProposalCrops(proposals, found, 3f, 128, 1));
-    }
-
-    [Fact]
-    public void LetterboxTile_MapsInputCornersToTileCorners()
-    {
-        var tile = Letterbox.Tile(320, 160, 320, Input);
-        var topLeft = tile.ToImage(0, 0);
-        var bottomRight = tile.ToImage(1, 1);
-        Assert.Equal(320f, topLeft.X, 3);
-        Assert.Equal(160f, topLeft.Y, 3);
-        Assert.Equal(640f, bottomRight.X, 3);
-        Assert.Equal(480f, bottomRight.Y, 3);
-    }
-
-    [Fact]
-    public void ToFace_ScaleAndShift_ScalesAboutCentreThenMovesUp()
-    {
-        var c = Candidate(0.9f, 100, 100, 40);
-        var face = BlazeFaceDecoder.ToFace(c, 1.5f, -0.1f);
-        Assert.Equal(60f, face.Box.Width, 3);
-        Assert.Equal(100f, face.Box.CenterX, 3);
-        Assert.Equal(94f, face.Box.CenterY, 3);
     }
 
     [Fact]
@@ -342,103 +224,147 @@ public sealed class DetectionTests
     }
 
     [Theory]
-    [InlineData(0, 0, 300, 128)] // factor 2, at the image corner
-    [InlineData(211, 97, 300, 128)] // factor 2, inside, off the box grid
-    [InlineData(-50, 330, 260, 128)] // reaching past the left and bottom edges
-    [InlineData(400, 10, 500, 128)] // factor 3, past the right edge
-    [InlineData(-3, 5, 517, 256)] // factor 2 into the larger input
-    public void Preprocess_ShrunkView_SameAsSamplingTheWholeShrunkImage(int x, int y, int side, int size)
+    [InlineData(641, 479, 0.5f, 320, 256)] // factor 2
+    [InlineData(1280, 720, 0.4f, 512, 288)] // factor 2, then bilinear at 0.8
+    [InlineData(2000, 1001, 0.32f, 640, 320)] // factor 3
+    public void Preprocess_Shrunk_SameAsSamplingTheBoxShrunkImage(int width, int height, float scale, int columns, int rows)
     {
-        using var image = new FerService.Inference.Imaging.RgbaImage(641, 479);
-        new Random(x * 7 + y).NextBytes(image.Pixels);
-        var view = Letterbox.Tile(x, y, side, size);
-        var factor = (int)(1 / view.Scale);
-        var shrunkWidth = (image.Width + factor - 1) / factor;
-        var shrunkHeight = (image.Height + factor - 1) / factor;
+        using var image = new RgbaImage(width, height);
+        new Random(width + height).NextBytes(image.Pixels);
+        var factor = (int)(1 / scale);
+        var shrunkWidth = (width + factor - 1) / factor;
+        var shrunkHeight = (height + factor - 1) / factor;
         var shrunk = new byte[shrunkWidth * shrunkHeight * 4];
         DetectorInput.BoxShrink(image, factor, shrunk);
-        var expected = new float[size * size * 3];
-        DetectorInput.SampleBilinear(shrunk, shrunkWidth, shrunkHeight, view with { Scale = view.Scale * factor }, size, expected);
-        var actual = new float[size * size * 3];
+        var expected = new float[3 * columns * rows];
+        DetectorInput.SampleBilinear(shrunk, shrunkWidth, shrunkHeight, scale * factor, columns, rows, expected);
+        var actual = new float[expected.Length];
 
-        DetectorInput.Preprocess(image, view, size, actual);
+        DetectorInput.Preprocess(image, scale, columns, rows, actual);
 
         Assert.True(factor >= 2);
-        for (var i = 0; i < expected.Length; i++)
-        {
-            Assert.Equal(expected[i], actual[i], 1e-4f);
-        }
+        Assert.Equal(expected, actual);
     }
 
     [Theory]
-    [InlineData(97, 61, 0, 0, 97, 128)] // letterboxed whole image, upscaled
-    [InlineData(97, 61, -20, 13, 150, 64)] // past the left edge, downscaled
-    [InlineData(320, 240, 200, 150, 200, 128)] // past the right and bottom edges
-    [InlineData(1, 1, 0, 0, 1, 8)] // a single pixel
-    public void SampleBilinear_RandomRgba_BitIdenticalToPerChannelLoop(int width, int height, int x, int y, int side, int size)
+    [InlineData(97, 61, 0f, 0f, 1f, 128, 64)] // as is, padded right and below
+    [InlineData(97, 61, 0f, 0f, 0.7f, 96, 64)] // downscaled
+    [InlineData(320, 240, 0f, 0f, 0.55f, 192, 160)]
+    [InlineData(1, 1, 0f, 0f, 1f, 32, 32)] // a single pixel
+    [InlineData(97, 61, 40.5f, -12f, 0.8f, 64, 64)] // a region reaching past the top and right edges
+    public void SampleBilinear_RandomRgba_BitIdenticalToPerChannelLoop(int width, int height, float offsetX, float offsetY, float scale, int columns, int rows)
     {
         var pixels = new byte[width * height * 4];
-        new Random(width + x).NextBytes(pixels); // random alpha too
-        var view = x == 0 && y == 0 && side == width ? Letterbox.Fit(width, height, size) : Letterbox.Tile(x, y, side, size);
-        var expected = new float[size * size * 3];
-        PerChannelBilinear(pixels, width, height, view, size, expected);
-        var actual = new float[size * size * 3];
+        new Random(width + columns).NextBytes(pixels); // random alpha too
+        var expected = new float[3 * columns * rows];
+        PerChannelBilinear(pixels, width, height, offsetX, offsetY, scale, columns, rows, expected);
+        var actual = new float[expected.Length];
+        actual.AsSpan().Fill(float.NaN); // every element must be written, padding included
 
-        DetectorInput.SampleBilinear(pixels, width, height, view, size, actual);
+        DetectorInput.SampleBilinear(pixels, width, height, width * 4, offsetX, offsetY, scale, columns, rows, actual);
 
         Assert.Equal(expected, actual);
     }
 
-    /// <summary>The straightforward per-channel form of <see cref="DetectorInput.SampleBilinear"/> (its first version).</summary>
-    private static void PerChannelBilinear(byte[] pixels, int width, int height, Letterbox view, int size, float[] destination)
+    [Theory]
+    [InlineData(300, 200, 1f, 96, 64)] // as is
+    [InlineData(-20, 500, 0.4f, 64, 64)] // shrunk by 2, past the left edge
+    [InlineData(600, -50, 0.3f, 96, 96)] // shrunk by 3, past the top and right edges
+    public void Preprocess_Region_SameAsSamplingTheRegionOfTheShrunkRegion(int originX, int originY, float scale, int columns, int rows)
     {
-        for (var v = 0; v < size; v++)
+        using var image = new RgbaImage(641, 701);
+        new Random(originX + originY).NextBytes(image.Pixels);
+        var expected = new float[3 * columns * rows];
+        var factor = Math.Max(1, (int)(1 / scale));
+        int x0 = Math.Max(0, originX - 2 * factor), y0 = Math.Max(0, originY - 2 * factor);
+        var x1 = Math.Min(image.Width, originX + (int)MathF.Ceiling(columns / scale) + 2 * factor);
+        var y1 = Math.Min(image.Height, originY + (int)MathF.Ceiling(rows / scale) + 2 * factor);
+        var region = image.Pixels[(y0 * image.RowBytes + x0 * 4)..].ToArray();
+        if (factor == 1)
         {
-            var (y0, y1, wy, rowInside) = Tap(v, view.OffsetY, view.Scale, height);
-            for (var u = 0; u < size; u++)
+            DetectorInput.SampleBilinear(region, x1 - x0, y1 - y0, image.RowBytes, originX - x0, originY - y0, scale, columns, rows, expected);
+        }
+        else
+        {
+            var width = (x1 - x0 + factor - 1) / factor;
+            var height = (y1 - y0 + factor - 1) / factor;
+            var shrunk = BoxMeans(region, x1 - x0, y1 - y0, image.RowBytes, factor);
+            PerChannelBilinear(shrunk, width, height, (float)(originX - x0) / factor, (float)(originY - y0) / factor, scale * factor, columns, rows, expected);
+        }
+        var actual = new float[expected.Length];
+
+        DetectorInput.Preprocess(image, originX, originY, scale, columns, rows, actual);
+
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>The straightforward per-channel form of <see cref="DetectorInput.SampleBilinear"/>: planes B, G, R in 0–255, 0 outside.</summary>
+    private static void PerChannelBilinear(byte[] pixels, int width, int height, float offsetX, float offsetY, float scale, int columns, int rows,
+        float[] destination)
+    {
+        var plane = columns * rows;
+        for (var v = 0; v < rows; v++)
+        {
+            var (y0, y1, wy, rowInside) = Tap(v, offsetY, scale, height);
+            for (var u = 0; u < columns; u++)
             {
-                var (x0, x1, wx, inside) = Tap(u, view.OffsetX, view.Scale, width);
-                var o = (v * size + u) * 3;
-                if (!rowInside || !inside)
-                {
-                    destination[o] = destination[o + 1] = destination[o + 2] = -1f;
-                    continue;
-                }
-                int t = y0 * width * 4, d = y1 * width * 4, a = x0 * 4, b = x1 * 4;
-                float w00 = (1 - wx) * (1 - wy) * pixels[t + a + 3], w01 = wx * (1 - wy) * pixels[t + b + 3];
-                float w10 = (1 - wx) * wy * pixels[d + a + 3], w11 = wx * wy * pixels[d + b + 3];
+                var (x0, x1, wx, inside) = Tap(u, offsetX, scale, width);
+                var o = v * columns + u;
                 for (var c = 0; c < 3; c++)
                 {
+                    // Plane 0 is blue (channel 2 of RGBA), plane 2 red.
+                    var target = (2 - c) * plane + o;
+                    if (!rowInside || !inside)
+                    {
+                        destination[target] = 0;
+                        continue;
+                    }
+                    int t = y0 * width * 4, d = y1 * width * 4, a = x0 * 4, b = x1 * 4;
+                    float w00 = (1 - wx) * (1 - wy) * pixels[t + a + 3], w01 = wx * (1 - wy) * pixels[t + b + 3];
+                    float w10 = (1 - wx) * wy * pixels[d + a + 3], w11 = wx * wy * pixels[d + b + 3];
                     var value = w00 * pixels[t + a + c] + w01 * pixels[t + b + c] + w10 * pixels[d + a + c] + w11 * pixels[d + b + c];
-                    destination[o + c] = value * (1f / (127.5f * 255f)) - 1f;
+                    destination[target] = value * (1f / 255f);
                 }
             }
         }
 
         static (int First, int Second, float Weight, bool Inside) Tap(int i, float offset, float scale, int length)
         {
-            var centre = i + 0.5f;
-            var source = Math.Clamp((centre - offset) / scale - 0.5f, 0f, length - 1);
+            var position = offset + (i + 0.5f) / scale;
+            var source = Math.Clamp(position - 0.5f, 0f, length - 1);
             var floor = (int)source;
-            return (floor, Math.Min(floor + 1, length - 1), source - floor, centre >= offset && centre < offset + length * scale);
+            return (floor, Math.Min(floor + 1, length - 1), source - floor, position >= 0 && position < length);
         }
     }
 
     [Fact]
-    public void SampleBilinear_WhiteImageLetterboxed_InsideIsOneOutsideIsMinusOne()
+    public void SampleBilinear_WhiteImage_255InsideZeroInThePadding()
     {
-        // A 4×2 white image fitted into 8×8: scale 2, rows 2–5 hold the image, the rest is the black letterbox.
+        // A 4×2 white image as is in a 8×4 input: columns 0–3 of rows 0–1 hold it.
         var white = new byte[4 * 2 * 4];
         Array.Fill(white, (byte)255);
-        var letterbox = Letterbox.Fit(4, 2, 8);
-        var tensor = new float[8 * 8 * 3];
+        var tensor = new float[3 * 8 * 4];
 
-        DetectorInput.SampleBilinear(white, 4, 2, letterbox, 8, tensor);
+        DetectorInput.SampleBilinear(white, 4, 2, 1f, 8, 4, tensor);
 
-        Assert.Equal(2f, letterbox.Scale);
-        Assert.All(tensor.AsSpan(0, 8 * 2 * 3).ToArray(), v => Assert.Equal(-1f, v));
-        Assert.All(tensor.AsSpan(8 * 2 * 3, 8 * 4 * 3).ToArray(), v => Assert.Equal(1f, v, 4));
-        Assert.All(tensor.AsSpan(8 * 6 * 3).ToArray(), v => Assert.Equal(-1f, v));
+        for (var plane = 0; plane < 3; plane++)
+        {
+            for (var i = 0; i < 32; i++)
+            {
+                Assert.Equal(i % 8 < 4 && i / 8 < 2 ? 255f : 0f, tensor[plane * 32 + i], 3);
+            }
+        }
+    }
+
+    [Fact]
+    public void SampleBilinear_OnePixel_PlanesAreBlueGreenRed()
+    {
+        byte[] pixel = [10, 20, 30, 255];
+        var tensor = new float[3];
+
+        DetectorInput.SampleBilinear(pixel, 1, 1, 1f, 1, 1, tensor);
+
+        Assert.Equal([30f, 20f, 10f], tensor.Select(v => MathF.Round(v, 3)));
     }
 
     [Fact]
@@ -449,10 +375,14 @@ public sealed class DetectionTests
         {
             transparentWhite[i] = transparentWhite[i + 1] = transparentWhite[i + 2] = 255;
         }
-        var tensor = new float[2 * 2 * 3];
+        var tensor = new float[3 * 2 * 2];
 
-        DetectorInput.SampleBilinear(transparentWhite, 2, 2, Letterbox.Fit(2, 2, 2), 2, tensor);
+        DetectorInput.SampleBilinear(transparentWhite, 2, 2, 1f, 2, 2, tensor);
 
-        Assert.All(tensor, v => Assert.Equal(-1f, v));
+        Assert.All(tensor, v => Assert.Equal(0f, v));
     }
+
+    private static BoxF Round(BoxF b) => new(MathF.Round(b.X, 3), MathF.Round(b.Y, 3), MathF.Round(b.Width, 3), MathF.Round(b.Height, 3));
+
+    private static PointF Round(PointF p) => new(MathF.Round(p.X, 3), MathF.Round(p.Y, 3));
 }

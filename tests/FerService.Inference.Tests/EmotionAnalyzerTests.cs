@@ -99,10 +99,10 @@ public sealed class EmotionAnalyzerTests(ITestOutputHelper output)
     public void Create_RelativeModelPaths_LeavesTheCallersOptionsAsWritten()
     {
         var options = new EmotionAnalyzerOptions();
-        var written = (options.Detection.ModelPath, options.Detection.ProposalModelPath);
+        var written = options.Detection.ModelPath;
         using var analyzer = EmotionAnalyzer.Create(options);
-        Assert.False(Path.IsPathRooted(written.ModelPath));
-        Assert.Equal(written, (options.Detection.ModelPath, options.Detection.ProposalModelPath));
+        Assert.False(Path.IsPathRooted(written));
+        Assert.Equal(written, options.Detection.ModelPath);
     }
 
     /// <summary>

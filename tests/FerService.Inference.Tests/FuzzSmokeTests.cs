@@ -9,7 +9,7 @@ public sealed class FuzzSmokeTests
     [Fact]
     public void FuzzTarget_SeedsWithFlipsAndTruncations_NothingButDecodeRejections()
     {
-        using var target = new DecodeDetectTarget(TestPaths.Detector256);
+        using var target = new DecodeDetectTarget(TestPaths.Detector);
         using var output = new StringWriter();
         var code = target.Smoke(Path.Combine(TestPaths.RepositoryRoot, "tests", "FerService.Fuzz", "findings"), output);
         Assert.True(code == 0, output.ToString());

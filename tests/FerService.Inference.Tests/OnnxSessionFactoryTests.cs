@@ -32,7 +32,7 @@ public sealed class OnnxSessionFactoryTests
     public void Create_NoCudaInThisBuild_RunsOnCpuAndSaysSoAtTheChoicesLevel(ExecutionProvider provider, LogLevel expected)
     {
         var (factory, log) = Factory(provider);
-        using var session = factory.Create(File.ReadAllBytes(TestPaths.Detector128), "detector");
+        using var session = factory.Create(File.ReadAllBytes(TestPaths.Detector), "detector");
         Assert.Equal("CPU", factory.ActiveProvider);
         Assert.Equal([expected], log.Levels);
     }
@@ -41,7 +41,7 @@ public sealed class OnnxSessionFactoryTests
     public void Create_RequireGpuWithAuto_StillRunsOnCpu()
     {
         var (factory, _) = Factory(ExecutionProvider.Auto, requireGpu: true);
-        using var session = factory.Create(File.ReadAllBytes(TestPaths.Detector128), "detector");
+        using var session = factory.Create(File.ReadAllBytes(TestPaths.Detector), "detector");
         Assert.Equal("CPU", factory.ActiveProvider);
     }
 
@@ -49,7 +49,7 @@ public sealed class OnnxSessionFactoryTests
     public void Create_RequireGpuWithCuda_RefusesWithTheReason()
     {
         var (factory, _) = Factory(ExecutionProvider.Cuda, requireGpu: true);
-        var error = Assert.Throws<InvalidOperationException>(() => factory.Create(File.ReadAllBytes(TestPaths.Detector128), "detector"));
+        var error = Assert.Throws<InvalidOperationException>(() => factory.Create(File.ReadAllBytes(TestPaths.Detector), "detector"));
         Assert.Contains("CUDA was required", error.Message, StringComparison.Ordinal);
     }
 

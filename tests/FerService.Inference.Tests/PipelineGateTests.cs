@@ -56,8 +56,6 @@ public sealed class PipelineGateTests
 
     private sealed class NoFaces : IFaceDetector
     {
-        public int InputSize => 128;
-
         public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs)
         {
             runs = 1;

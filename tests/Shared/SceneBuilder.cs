@@ -44,6 +44,22 @@ internal static class SceneBuilder
         return new Scene(data.ToArray(), width, height, placed);
     }
 
+    /// <summary>A scene with each face at the box given (no check for overlap), as PNG.</summary>
+    public static Scene BuildAt(Fer2013Split split, IReadOnlyList<(int Row, BoxF Box)> faces, Random random, int width, int height)
+    {
+        using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            PaintBackground(canvas, width, height, random);
+            foreach (var (row, box) in faces)
+            {
+                DrawFace(canvas, split.Image(row), box);
+            }
+        }
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return new Scene(data.ToArray(), width, height, faces);
+    }
+
     public static byte[] EncodeGrey(ReadOnlySpan<byte> grey, int side, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
     {
         using var bitmap = GreyBitmap(grey, side);

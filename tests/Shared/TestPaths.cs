@@ -15,9 +15,8 @@ internal static class TestPaths
     /// <summary>The card the service loads by default (the int8 twin).</summary>
     public static string ServiceClassifierManifest => Path.Combine(Models, Path.GetFileName(new FerService.Inference.Pipeline.FerModelOptions().ClassifierManifest));
 
-    public static string Detector256 => Path.Combine(Models, "face_detection_back_256x256_barracuda.onnx");
-
-    public static string Detector128 => Path.Combine(Models, "face_detection_front_128x128_barracuda.onnx");
+    /// <summary>The face detector the service loads by default.</summary>
+    public static string Detector => Path.Combine(Models, Path.GetFileName(new FerService.Inference.Detection.DetectionOptions().ModelPath));
 
     /// <summary>FER2013 as a user or CI puts it under data/ (CI links the shared copy to data/fer2013/), or FER_DATA.</summary>
     public static string? Fer2013 { get; } = Environment.GetEnvironmentVariable("FER_DATA") is { Length: > 0 } path && File.Exists(path)
@@ -60,6 +59,18 @@ internal sealed class Fer2013FactAttribute : FactAttribute
 internal sealed class RealFacesFactAttribute : FactAttribute
 {
     public RealFacesFactAttribute()
+    {
+        if (TestPaths.RealFaces is null)
+        {
+            Skip = TestPaths.MissingPhotosMessage;
+        }
+    }
+}
+
+/// <summary>A theory that needs the labelled real photos; skipped with a clear message when they are absent.</summary>
+internal sealed class RealFacesTheoryAttribute : TheoryAttribute
+{
+    public RealFacesTheoryAttribute()
     {
         if (TestPaths.RealFaces is null)
         {

@@ -22,7 +22,7 @@ internal static class ContractMapping
             dtos[f] = new FaceDto(
                 new BoxDto(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
                 MathF.Round(face.Score, 4),
-                face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightEar), Point(l.LeftEar)) : null,
+                face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightMouth), Point(l.LeftMouth)) : null,
                 emotions,
                 labels[face.Dominant],
                 model.IsUncertain(face.Probabilities));

@@ -31,7 +31,7 @@ public sealed record BoxDto(float X, float Y, float Width, float Height);
 public sealed record PointDto(float X, float Y);
 
 /// <summary>"Right" and "left" are the subject's: the right eye appears on the image's left.</summary>
-public sealed record LandmarksDto(PointDto RightEye, PointDto LeftEye, PointDto Nose, PointDto Mouth, PointDto RightEar, PointDto LeftEar);
+public sealed record LandmarksDto(PointDto RightEye, PointDto LeftEye, PointDto Nose, PointDto Mouth, PointDto RightMouth, PointDto LeftMouth);
 
 public sealed record ResponseTimings(double DecodeMs, double DetectMs, double ClassifyMs, double TotalMs);
 

@@ -18,7 +18,7 @@ public sealed class EmotionQuery
     /// <summary>Most faces returned per image, largest score first.</summary>
     [FromQuery(Name = "maxFaces")] public string? MaxFaces { get; init; }
 
-    /// <summary>Smallest face side in pixels to report.</summary>
+    /// <summary>Smallest face side in pixels to report (default: <c>Fer:Detection:MinFaceSize</c>).</summary>
     [FromQuery(Name = "minFaceSize")] public string? MinFaceSize { get; init; }
 
     /// <summary>Detector confidence threshold, 0.01–0.99.</summary>
@@ -40,7 +40,7 @@ public sealed class EmotionQuery
             error = $"'maxFaces' must be an integer from 1 to {limits.MaxFacesPerImage}.";
             return null;
         }
-        var minFaceSize = 0f;
+        var minFaceSize = detection.MinFaceSize;
         if (MinFaceSize is not null && (!float.TryParse(MinFaceSize, NumberStyles.Float, CultureInfo.InvariantCulture, out minFaceSize) || !(minFaceSize >= 0) || minFaceSize > limits.MaxImageSide))
         {
             error = $"'minFaceSize' must be a number of pixels from 0 to {limits.MaxImageSide}.";

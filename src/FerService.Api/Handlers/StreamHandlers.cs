@@ -39,7 +39,7 @@ internal static class StreamHandlers
             try
             {
                 await RunAsync(socket, pipeline, options,
-                    new AnalysisRequest(true, new DetectionRequest(detectionOptions.Value.MinScore, limits.Value.MaxFacesPerImage, 0)),
+                    new AnalysisRequest(true, detectionOptions.Value.DefaultRequest(limits.Value.MaxFacesPerImage)),
                     lifetime.ApplicationStopping, context.RequestAborted);
             }
             catch (WebSocketException) when (socket.State is WebSocketState.Aborted or WebSocketState.Closed || context.RequestAborted.IsCancellationRequested)

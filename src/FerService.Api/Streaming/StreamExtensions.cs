@@ -17,22 +17,13 @@ public static class StreamExtensions
         // The stream's pipeline: the service's, or the same stages around the stream's own detector (the factory disposes it).
         builder.Services.AddKeyedSingleton(PipelineKey, (sp, _) =>
         {
-            var modelPath = sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorModelPath;
-            if (string.IsNullOrEmpty(modelPath))
+            var side = sp.GetRequiredService<IOptions<StreamOptions>>().Value.DetectorMaxInputSide;
+            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
+            if (side == 0 || side == detection.MaxInputSide)
             {
                 return sp.GetRequiredService<EmotionPipeline>();
             }
-            var detection = sp.GetRequiredService<IOptions<DetectionOptions>>().Value;
-            return sp.GetRequiredService<PipelineFactory>().Create(new DetectionOptions
-            {
-                ModelPath = modelPath,
-                MinScore = detection.MinScore,
-                IouThreshold = detection.IouThreshold,
-                BoxScale = detection.BoxScale,
-                BoxShift = detection.BoxShift,
-                Tiling = false,
-                WholeViewDownscale = 0,
-            });
+            return sp.GetRequiredService<PipelineFactory>().Create(detection.WithMaxInputSide(side));
         });
         return builder;
     }

@@ -25,9 +25,9 @@ public sealed class StreamOptions
     public float TrackIou { get; set; } = 0.3f;
 
     /// <summary>
-    /// Detector for stream frames; empty means the service's. The short-range 128×128 BlazeFace
-    /// (models/face_detection_front_128x128_barracuda.onnx, fetched with the other) is far cheaper and suits
-    /// webcam close-ups, where faces fill a good part of the frame.
+    /// Long side of what the detector sees of a stream frame (0 = the service's <c>Fer:Detection:MaxInputSide</c>). Webcam
+    /// faces fill a good part of the frame, so a smaller input finds them at a fraction of the cost.
     /// </summary>
-    public string? DetectorModelPath { get; set; }
+    [Range(0, 4096)]
+    public int DetectorMaxInputSide { get; set; } = 320;
 }

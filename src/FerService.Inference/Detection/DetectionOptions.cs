@@ -7,89 +7,78 @@ public sealed class DetectionOptions
 {
     public const string Section = "Fer:Detection";
 
-    /// <summary>BlazeFace ONNX file (fetched at build time, checked by sha256).</summary>
+    /// <summary>YuNet ONNX file (vendored in models/ with its licence).</summary>
     [Required]
-    public string ModelPath { get; set; } = "models/face_detection_back_256x256_barracuda.onnx";
+    public string ModelPath { get; set; } = "models/yunet_n_dynamic.onnx";
 
     /// <summary>Default detector threshold; a request's <c>minScore</c> overrides it.</summary>
     [Range(0.01, 0.99)]
     public float MinScore { get; set; } = 0.6f;
 
+    /// <summary>
+    /// Default smallest reported face side, in pixels of the photo as sent; a request's <c>minFaceSize</c> overrides it. A
+    /// face this small holds too few pixels for an expression, and most such boxes on real photos were background people.
+    /// </summary>
+    [Range(0, 4096)]
+    public float MinFaceSize { get; set; } = 24;
+
+    /// <summary>A request with the defaults: this threshold and smallest face, up to <paramref name="maxFaces"/> faces.</summary>
+    public DetectionRequest DefaultRequest(int maxFaces) => new(MinScore, maxFaces, MinFaceSize);
+
+    /// <summary>Overlap (IoU) above which the weaker of two boxes is dropped.</summary>
     [Range(0.05, 0.95)]
     public float IouThreshold { get; set; } = 0.3f;
 
     /// <summary>
-    /// Reported box = BlazeFace box scaled about its centre. BlazeFace boxes run from the brows to the chin; scaled,
-    /// they frame the whole face as face datasets (FER2013 among them) crop it. Calibrated on FER2013 Training faces.
+    /// The weaker of two boxes is also dropped when this share of the smaller lies inside the other, whatever their IoU:
+    /// a box around part of a large face, or around a face and its surroundings, is the same face again.
     /// </summary>
-    [Range(0.5, 3.0)]
-    public float BoxScale { get; set; } = 1.17f;
-
-    /// <summary>Vertical shift of the reported box centre, as a fraction of its side (negative is up: BlazeFace centres on the nose).</summary>
-    [Range(-0.5, 0.5)]
-    public float BoxShift { get; set; } = -0.085f;
+    [Range(0.1, 1.0)]
+    public float NestedOverlap { get; set; } = 0.5f;
 
     /// <summary>
-    /// Take a second, closer look at large images (long side ≥ 1.5 × the detector input), so small faces are found: crops
-    /// around the whole view's weak candidates through <see cref="ProposalModelPath"/>, or, without that model, the
-    /// overlapping half-size tiles through the main model (up to 6 extra runs).
+    /// The photo is shrunk (keeping its shape) so its long side is at most this many pixels before the detector sees it; the
+    /// input is padded to multiples of 32. The detector's cost grows with the pixels; it finds faces from about 10 px up in
+    /// what it sees.
     /// </summary>
-    public bool Tiling { get; set; } = true;
+    [Range(64, 4096)]
+    public int MaxInputSide { get; set; } = 640;
 
     /// <summary>
-    /// A region is looked at only when the whole-image view has a weak candidate (score at least this, below the
-    /// detection threshold) in it: a face too small for the whole view still raises its anchors a little,
-    /// so regions without any are skipped. A request's <c>minScore</c> below twice this lowers it to half that minScore.
-    /// 0 looks at every half-size tile through the main model, proposal model or not.
+    /// Where the photo was shrunk for the detector, candidates scoring at least this (below the threshold) get a closer
+    /// look: a run on the region around them at up to full size, where small faces show the detail the shrunk view lost.
+    /// 0 turns closer looks off.
     /// </summary>
     [Range(0.0, 0.99)]
-    public float TileProposalScore { get; set; } = 0.07f;
+    public float CloserLookScore { get; set; } = 0.3f;
+
+    /// <summary>Most closer looks per photo, strongest candidates first.</summary>
+    [Range(0, 32)]
+    public int MaxCloserLooks { get; set; } = 4;
 
     /// <summary>
-    /// Short-range BlazeFace (128×128) for the closer look: one run on a crop around each weak candidate, a quarter of
-    /// the pixels of a 256×256 tile run. Empty: half-size tiles through the main model instead.
+    /// Reported box = a square of the detector box's geometric-mean side times this, about the same centre. YuNet's boxes run
+    /// from the brows to the chin; scaled, they frame the whole face as FER2013's crops do. Calibrated on FER2013 Training scenes.
     /// </summary>
-    public string? ProposalModelPath { get; set; } = "models/face_detection_front_128x128_barracuda.onnx";
+    [Range(0.5, 3.0)]
+    public float BoxScale { get; set; } = 1.11f;
 
-    /// <summary>Side of a proposal crop as a multiple of the weak candidate's box (the short-range model sees faces of ~15–75 % of its input).</summary>
-    [Range(1.5, 8.0)]
-    public float ProposalCropScale { get; set; } = 3f;
+    /// <summary>Vertical shift of the reported box centre, as a fraction of its side (negative is up).</summary>
+    [Range(-0.5, 0.5)]
+    public float BoxShift { get; set; } = -0.017f;
 
-    /// <summary>
-    /// A face found only by a proposal crop must score this much above the threshold: the crops look closely at weak
-    /// candidates, clutter among them, and most false faces came from them.
-    /// </summary>
-    [Range(0.0, 0.5)]
-    public float CloserLookScoreMargin { get; set; } = 0.05f;
-
-    /// <summary>Most proposal crops per image, strongest candidates first.</summary>
-    [Range(1, 32)]
-    public int MaxProposalCrops { get; set; } = 8;
-
-    /// <summary>
-    /// The whole-image view keeps the photo's shape and shrinks it by this factor, so a large photo is seen at a higher
-    /// resolution than its nominal square input gives (its small faces raise candidates for the closer look). The main
-    /// model is rewritten at load to take any input size (<see cref="BlazeFaceGraph"/>); the view's long side stays
-    /// between the model's nominal size and <see cref="MaxWholeViewSide"/>. 0: the fixed square letterbox.
-    /// </summary>
-    [Range(0.0, 16.0)]
-    public float WholeViewDownscale { get; set; } = 2f;
-
-    /// <summary>Longest side of the whole-image view in model input pixels: caps its cost on very large photos.</summary>
-    [Range(128, 4096)]
-    public int MaxWholeViewSide { get; set; } = 640;
-
-    /// <summary>Resolves both model paths against the app's base directory (<see cref="Pipeline.FerModelOptions.Resolve"/>).</summary>
-    internal void ResolveModelPaths()
+    /// <summary>The same settings with another <see cref="MaxInputSide"/> (the stream's smaller detector input).</summary>
+    public DetectionOptions WithMaxInputSide(int side)
     {
-        ModelPath = Pipeline.FerModelOptions.Resolve(ModelPath);
-        if (!string.IsNullOrEmpty(ProposalModelPath))
-        {
-            ProposalModelPath = Pipeline.FerModelOptions.Resolve(ProposalModelPath);
-        }
+        var copy = (DetectionOptions)MemberwiseClone();
+        copy.MaxInputSide = side;
+        return copy;
     }
 
-    /// <summary>A copy with both model paths resolved, so a caller's options stay as the caller wrote them.</summary>
+    /// <summary>Resolves the model path against the app's base directory (<see cref="Pipeline.FerModelOptions.Resolve"/>).</summary>
+    internal void ResolveModelPaths() => ModelPath = Pipeline.FerModelOptions.Resolve(ModelPath);
+
+    /// <summary>A copy with the model path resolved, so a caller's options stay as the caller wrote them.</summary>
     internal DetectionOptions WithResolvedModelPaths()
     {
         var copy = (DetectionOptions)MemberwiseClone();

@@ -4,9 +4,7 @@ namespace FerService.Inference.Detection;
 
 internal interface IFaceDetector
 {
-    int InputSize { get; }
-
-    /// <param name="runs">Model runs it took: the whole view plus any closer looks (the service's metrics count them).</param>
+    /// <param name="runs">Model runs it took (the service's metrics count them).</param>
     IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs);
 
     IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request) => Detect(image, request, out _);

@@ -2,64 +2,60 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using FerService.Inference.Detection;
 
 namespace FerService.Inference.Imaging;
 
-/// <summary>The detector's input from an RGBA image: box-shrinking and bilinear sampling into a letterboxed NHWC tensor.</summary>
+/// <summary>The detector's input from an RGBA image: box-shrinking and bilinear sampling into planar BGR floats.</summary>
 internal static class DetectorInput
 {
     /// <summary>
-    /// Letterboxes the image into the square NHWC input, RGB scaled to [-1,1]. Shrinking below half size first averages
-    /// f×f boxes (what one mipmap level is, so nothing aliases), then samples bilinearly: several times faster than a Skia
-    /// draw, which rebuilt its mipmap pyramid every time (docs/decisions/blazeface.md).
+    /// The image scaled by <paramref name="scale"/> at the top-left of a <paramref name="columns"/>×<paramref name="rows"/>
+    /// NCHW tensor, planes B, G, R in 0–255, zeros where the image does not reach (the padding to whole strides).
     /// </summary>
-    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int inputSize, Span<float> destination) =>
-        Preprocess(image, letterbox, inputSize, inputSize, destination);
+    internal static void Preprocess(RgbaImage image, float scale, int columns, int rows, Span<float> destination) =>
+        Preprocess(image, 0, 0, scale, columns, rows, destination);
 
-    /// <summary>The top-left <paramref name="columns"/>×<paramref name="rows"/> of the letterboxed square (a free-size model's input).</summary>
-    internal static void Preprocess(RgbaImage image, Letterbox letterbox, int columns, int rows, Span<float> destination)
+    /// <summary>
+    /// The part of the image from (<paramref name="originX"/>, <paramref name="originY"/>) on, scaled, as above: a closer
+    /// look at a region. Shrinking below half size first averages f×f boxes of the region it shows (what one mipmap level
+    /// is, so nothing aliases), then samples bilinearly.
+    /// </summary>
+    internal static void Preprocess(RgbaImage image, int originX, int originY, float scale, int columns, int rows, Span<float> destination)
     {
-        var factor = (int)(1 / letterbox.Scale);
-        if (factor < 2)
+        // The region shown, plus two boxes of margin, so the taps at its edges and their boxes come out as from the whole image.
+        var margin = 2 * Math.Max(1, (int)(1 / scale));
+        var x0 = Math.Clamp(originX - margin, 0, image.Width);
+        var y0 = Math.Clamp(originY - margin, 0, image.Height);
+        var x1 = (int)Math.Clamp(originX + (long)MathF.Ceiling(columns / scale) + margin, x0, image.Width);
+        var y1 = (int)Math.Clamp(originY + (long)MathF.Ceiling(rows / scale) + margin, y0, image.Height);
+        var region = image.Pixels[(y0 * image.RowBytes + x0 * 4)..];
+        int regionWidth = x1 - x0, regionHeight = y1 - y0;
+        if (regionWidth == 0 || regionHeight == 0)
         {
-            SampleBilinear(image.Pixels, image.Width, image.Height, letterbox, columns, rows, destination);
+            destination[..(3 * columns * rows)].Clear();
             return;
         }
-        // Only the part of the image the view shows is shrunk: a proposal crop is a small part of a large image.
-        var (x0, y0, regionWidth, regionHeight) = ShrinkRegion(letterbox, factor, image.Width, image.Height);
+        var factor = (int)(1 / scale);
+        if (factor < 2)
+        {
+            SampleBilinear(region, regionWidth, regionHeight, image.RowBytes, originX - x0, originY - y0, scale, columns, rows, destination);
+            return;
+        }
         var width = (regionWidth + factor - 1) / factor;
         var height = (regionHeight + factor - 1) / factor;
         // A pooled buffer, not an RgbaImage: its memory-pressure accounting would induce a gen-2 collection every few calls.
         var shrunk = ArrayPool<byte>.Shared.Rent(width * height * 4);
         try
         {
-            BoxShrink(image.Pixels[(y0 * image.RowBytes + x0 * 4)..], regionWidth, regionHeight, image.RowBytes, factor,
-                shrunk.AsSpan(0, width * height * 4));
-            var view = new Letterbox(letterbox.Scale * factor, letterbox.OffsetX + x0 * letterbox.Scale,
-                letterbox.OffsetY + y0 * letterbox.Scale, letterbox.InputSize);
-            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, view, columns, rows, destination);
+            BoxShrink(region, regionWidth, regionHeight, image.RowBytes, factor, shrunk.AsSpan(0, width * height * 4));
+            SampleBilinear(shrunk.AsSpan(0, width * height * 4), width, height, width * 4, (float)(originX - x0) / factor,
+                (float)(originY - y0) / factor, scale * factor, columns, rows, destination);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(shrunk);
         }
     }
-
-    /// <summary>
-    /// The part of the image a view needs shrunk by <paramref name="factor"/>: what it shows, widened to the factor grid
-    /// plus one box on each side, so every bilinear tap and the black outside the image come out as from a whole-image shrink.
-    /// </summary>
-    internal static (int X, int Y, int Width, int Height) ShrinkRegion(Letterbox view, int factor, int width, int height)
-    {
-        var (x0, x1) = ShrinkSpan(-view.OffsetX / view.Scale, (view.InputSize - view.OffsetX) / view.Scale, factor, width);
-        var (y0, y1) = ShrinkSpan(-view.OffsetY / view.Scale, (view.InputSize - view.OffsetY) / view.Scale, factor, height);
-        return x1 > x0 && y1 > y0 ? (x0, y0, x1 - x0, y1 - y0) : (0, 0, width, height);
-    }
-
-    private static (int Start, int End) ShrinkSpan(float first, float last, int factor, int length) =>
-        (Math.Max(0, ((int)MathF.Floor(first / factor) - 1) * factor),
-         (int)Math.Min(length, ((long)MathF.Ceiling(last / factor) + 1) * factor));
 
     /// <summary>Averages factor×factor boxes of RGBA into target (⌈w/f⌉×⌈h/f⌉ pixels); the partial boxes at the right and bottom edges average what they hold.</summary>
     internal static void BoxShrink(RgbaImage image, int factor, Span<byte> target) =>
@@ -241,39 +237,45 @@ internal static class DetectorInput
     }
 
     /// <summary>
-    /// Bilinear sampling onto a black square, as a canvas draw would give: output pixel centres map through the letterbox
-    /// to source pixels (edges clamped), pixels outside the image are black, alpha is composited onto black; RGB to [-1,1].
-    /// The four channels of a tap go through the arithmetic as one vector, in the order a per-channel loop would use, so
-    /// the floats are the same to the bit; the taps are clamped onto the image, which is checked once, not per read.
+    /// Bilinear sampling onto black, as a canvas draw would give: output pixel centres map through the scale to source
+    /// pixels (edges clamped), pixels outside the image are 0, alpha is composited onto black; planes B, G, R in 0–255. The
+    /// four channels of a tap go through the arithmetic as one vector, in the order a per-channel loop would use, so the
+    /// floats are the same to the bit; the taps are clamped onto the image, which is checked once, not per read.
     /// </summary>
-    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int size, Span<float> destination) =>
-        SampleBilinear(pixels, width, height, view, size, size, destination);
+    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, float scale, int columns, int rows,
+        Span<float> destination) =>
+        SampleBilinear(pixels, width, height, width * 4, 0, 0, scale, columns, rows, destination);
 
-    /// <summary>The top-left <paramref name="columns"/>×<paramref name="rows"/> of that square.</summary>
-    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, Letterbox view, int columns, int rows,
-        Span<float> destination)
+    /// <summary>As above, with input pixel (0, 0) at source (<paramref name="offsetX"/>, <paramref name="offsetY"/>), rows <paramref name="stride"/> bytes apart.</summary>
+    internal static void SampleBilinear(ReadOnlySpan<byte> pixels, int width, int height, int stride, float offsetX, float offsetY, float scale,
+        int columns, int rows, Span<float> destination)
     {
-        var stride = width * 4;
-        ArgumentOutOfRangeException.ThrowIfLessThan(pixels.Length, stride * height, nameof(pixels));
-        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, columns * rows * 3, nameof(destination));
+        var plane = columns * rows;
+        ArgumentOutOfRangeException.ThrowIfLessThan(pixels.Length, stride * (height - 1) + width * 4, nameof(pixels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, 3 * plane, nameof(destination));
         Span<int> x0 = stackalloc int[columns];
         Span<int> x1 = stackalloc int[columns];
         Span<float> fx = stackalloc float[columns];
         Span<bool> inside = stackalloc bool[columns];
-        Taps(view.OffsetX, view.Scale, width, x0, x1, fx, inside);
+        Taps(offsetX, scale, width, x0, x1, fx, inside);
         Span<int> y0 = stackalloc int[rows];
         Span<int> y1 = stackalloc int[rows];
         Span<float> fy = stackalloc float[rows];
         Span<bool> rowInside = stackalloc bool[rows];
-        Taps(view.OffsetY, view.Scale, height, y0, y1, fy, rowInside);
-        const float ToUnit = 1f / (127.5f * 255f);
+        Taps(offsetY, scale, height, y0, y1, fy, rowInside);
+        const float ToByte = 1f / 255f;
         ref var image = ref MemoryMarshal.GetReference(pixels);
+        var blue = destination[..plane];
+        var green = destination.Slice(plane, plane);
+        var red = destination.Slice(2 * plane, plane);
         for (var v = 0; v < rows; v++)
         {
-            var output = destination.Slice(v * columns * 3, columns * 3);
+            var row = v * columns;
             if (!rowInside[v])
             {
-                output.Fill(-1f);
+                blue.Slice(row, columns).Clear();
+                green.Slice(row, columns).Clear();
+                red.Slice(row, columns).Clear();
                 continue;
             }
             ref var top = ref Unsafe.Add(ref image, y0[v] * stride);
@@ -281,10 +283,10 @@ internal static class DetectorInput
             var wy = fy[v];
             for (var u = 0; u < columns; u++)
             {
-                var o = u * 3;
+                var o = row + u;
                 if (!inside[u])
                 {
-                    output[o] = output[o + 1] = output[o + 2] = -1f;
+                    blue[o] = green[o] = red[o] = 0;
                     continue;
                 }
                 int a = x0[u] * 4, b = x1[u] * 4;
@@ -292,19 +294,10 @@ internal static class DetectorInput
                 // Alpha-weighted taps: a transparent pixel adds black, as when drawn over the black background.
                 float w00 = (1 - wx) * (1 - wy) * Unsafe.Add(ref top, a + 3), w01 = wx * (1 - wy) * Unsafe.Add(ref top, b + 3);
                 float w10 = (1 - wx) * wy * Unsafe.Add(ref bottom, a + 3), w11 = wx * wy * Unsafe.Add(ref bottom, b + 3);
-                var value = w00 * Rgba(ref top, a) + w01 * Rgba(ref top, b) + w10 * Rgba(ref bottom, a) + w11 * Rgba(ref bottom, b);
-                var scaled = value * ToUnit - Vector128<float>.One;
-                if (u + 1 < columns)
-                {
-                    // Four floats out; the fourth (alpha's) is overwritten by the next pixel's red.
-                    scaled.StoreUnsafe(ref output[o]);
-                }
-                else
-                {
-                    output[o] = scaled.GetElement(0);
-                    output[o + 1] = scaled.GetElement(1);
-                    output[o + 2] = scaled.GetElement(2);
-                }
+                var value = (w00 * Rgba(ref top, a) + w01 * Rgba(ref top, b) + w10 * Rgba(ref bottom, a) + w11 * Rgba(ref bottom, b)) * ToByte;
+                red[o] = value.GetElement(0);
+                green[o] = value.GetElement(1);
+                blue[o] = value.GetElement(2);
             }
         }
     }
@@ -318,12 +311,11 @@ internal static class DetectorInput
     /// <summary>Per output column (or row): the two source taps, the weight of the second, and whether it lies on the image.</summary>
     private static void Taps(float offset, float scale, int length, Span<int> first, Span<int> second, Span<float> weight, Span<bool> inside)
     {
-        var end = offset + length * scale;
         for (var i = 0; i < first.Length; i++)
         {
-            var centre = i + 0.5f;
-            inside[i] = centre >= offset && centre < end;
-            var source = Math.Clamp((centre - offset) / scale - 0.5f, 0f, length - 1);
+            var position = offset + (i + 0.5f) / scale;
+            inside[i] = position >= 0 && position < length;
+            var source = Math.Clamp(position - 0.5f, 0f, length - 1);
             var floor = (int)source;
             first[i] = floor;
             second[i] = Math.Min(floor + 1, length - 1);

@@ -32,7 +32,7 @@ public sealed class OnnxOptions
 
     /// <summary>
     /// The least severe ONNX Runtime message a session prints (to standard error, outside the service's log). Error by
-    /// default: at Warning, every start printed that the BlazeFace graph carries unused initialisers, which it removes.
+    /// default: at Warning, sessions print notes on their graph rewrites at every start.
     /// </summary>
     public Microsoft.ML.OnnxRuntime.OrtLoggingLevel LogSeverityLevel { get; set; } = Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
 }

@@ -70,9 +70,7 @@ internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector,
 
     private static BoxF Scale(BoxF box, float x, float y) => x == 1 && y == 1 ? box : new(box.X * x, box.Y * y, box.Width * x, box.Height * y);
 
-    private static FaceLandmarks Scale(FaceLandmarks l, float x, float y) => x == 1 && y == 1 ? l : new(
-        new(l.RightEye.X * x, l.RightEye.Y * y), new(l.LeftEye.X * x, l.LeftEye.Y * y), new(l.Nose.X * x, l.Nose.Y * y),
-        new(l.Mouth.X * x, l.Mouth.Y * y), new(l.RightEar.X * x, l.RightEar.Y * y), new(l.LeftEar.X * x, l.LeftEar.Y * y));
+    private static FaceLandmarks Scale(FaceLandmarks l, float x, float y) => x == 1 && y == 1 ? l : l.Scale(x, y);
 
     /// <summary>The crop mirrored left-right: every row (of every channel plane) reversed.</summary>
     internal static float[] Mirror(float[] crop, int width)

@@ -45,7 +45,7 @@ internal sealed class PhotoEvaluator(TextWriter output)
             var pipeline = services.GetRequiredService<EmotionPipeline>();
             var detection = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value;
             // The service's own defaults for a request without options.
-            var request = new AnalysisRequest(true, new DetectionRequest(detection.MinScore, Inference.EmotionAnalyzer.DefaultMaxFaces, 0));
+            var request = new AnalysisRequest(true, detection.DefaultRequest(Inference.EmotionAnalyzer.DefaultMaxFaces));
             var photos = labels.Keys.Order(StringComparer.Ordinal).ToList();
             var data = photos.Select(name => File.ReadAllBytes(Path.Combine(folder, "images", name))).ToList();
             // One untimed pass loads the models' kernels and pools, then the measured pass, one photo at a time.

@@ -262,7 +262,6 @@ internal sealed class SceneEvaluator(TextWriter output)
         {
             Apply(o, "Detection", remaining);
             o.ModelPath = Path.GetFullPath(o.ModelPath, root);
-            o.ProposalModelPath = string.IsNullOrEmpty(o.ProposalModelPath) ? o.ProposalModelPath : Path.GetFullPath(o.ProposalModelPath, root);
         });
         services.Configure<FerModelOptions>(o =>
         {
@@ -332,7 +331,7 @@ internal sealed class SceneEvaluator(TextWriter output)
 
     /// <summary>Every face the configured detector finds at its configured threshold, as many as a scene can hold.</summary>
     private static AnalysisRequest DetectAll(ServiceProvider services) => new(true,
-        new DetectionRequest(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.MinScore, 64, 0));
+        services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectionOptions>>().Value.DefaultRequest(64));
 
     private static List<ImageAnalysis> AnalyzeAll(EmotionPipeline pipeline, List<ReadOnlyMemory<byte>> images, AnalysisRequest request)
     {
