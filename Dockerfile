@@ -23,7 +23,7 @@ COPY build/ build/
 COPY src/FerService.Inference/FerService.Inference.csproj src/FerService.Inference/
 COPY src/FerService.Serving/FerService.Serving.csproj src/FerService.Serving/
 COPY src/FerService.Api/FerService.Api.csproj src/FerService.Api/
-RUN dotnet restore src/FerService.Api/FerService.Api.csproj
+RUN dotnet restore src/FerService.Api/FerService.Api.csproj -r linux-x64
 COPY src/FerService.Inference/ src/FerService.Inference/
 COPY src/FerService.Serving/ src/FerService.Serving/
 COPY src/FerService.Api/ src/FerService.Api/
@@ -31,7 +31,9 @@ COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/
 COPY --from=models /src/models/ models/
 # Licences ship in the output: ours and THIRD-PARTY-NOTICES at /app, the detector's (fetched above) in /app/models.
 COPY LICENSE THIRD-PARTY-NOTICES ./
-RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release --no-restore -o /app
+# For linux-x64 only (as the ffmpeg stage below): without a runtime identifier the output carries every platform's
+# native libraries (ONNX Runtime, SkiaSharp: 660 MB of Windows, macOS, iOS, Android and ARM builds).
+RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release -r linux-x64 --self-contained false --no-restore -o /app
 
 # 3. ffmpeg and ffprobe for video uploads, with the shared libraries they link (from the same Ubuntu release as the
 #    runtime, minus the C/C++ runtime the chiseled image already has): copied in, since that image has no apt. Paths

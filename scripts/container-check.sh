@@ -23,7 +23,7 @@ done
 
 bash "$root/scripts/fetch-models.sh"
 rm -rf "$out"
-dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -o "$out"
+dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -r linux-x64 --self-contained false -o "$out"
 for file in models/emotion-fer2013.onnx models/emotion-fer2013.json models/emotion-fer2013-int8.onnx models/emotion-fer2013-int8.json \
     models/face_detection_back_256x256_barracuda.onnx models/BLAZEFACE-LICENSE.txt LICENSE THIRD-PARTY-NOTICES; do
   [ -f "$out/$file" ] || { echo "container-check: $file missing from the publish output" >&2; exit 1; }
