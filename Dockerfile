@@ -57,9 +57,11 @@ WORKDIR /app
 COPY --from=build /app .
 COPY --from=build /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 COPY --from=ffmpeg /ffmpeg/ /
+# ONNX Runtime (1.29 and later) sends usage telemetry from Linux too unless told not to; off, as the service sends none.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     TMPDIR=/tmp \
-    DOTNET_gcServer=1
+    DOTNET_gcServer=1 \
+    ORT_DISABLE_TELEMETRY=1
 EXPOSE 8080
 USER $APP_UID
 # Read-only root filesystem: run with a tmpfs on /tmp (see docker-compose.yml); models are read-only in /app/models.
