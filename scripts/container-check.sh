@@ -22,7 +22,7 @@ for project in src/FerService.Api $(projects "$root/src/FerService.Api/FerServic
 done
 
 rm -rf "$out"
-dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -o "$out"
+dotnet publish "$root/src/FerService.Api/FerService.Api.csproj" -c Release -r linux-x64 --self-contained false -o "$out"
 for file in models/emotion-fer2013.onnx models/emotion-fer2013.json models/emotion-fer2013-int8.onnx models/emotion-fer2013-int8.json \
     models/yunet_n_dynamic.onnx models/YUNET-LICENSE.txt LICENSE THIRD-PARTY-NOTICES; do
   [ -f "$out/$file" ] || { echo "container-check: $file missing from the publish output" >&2; exit 1; }
