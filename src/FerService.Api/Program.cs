@@ -13,6 +13,9 @@ if (HealthProbe.IsRequested(args, out var probeUrl))
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddFerApi();
+builder.AddFerProxy();
+builder.AddFerCors();
+builder.AddFerResponseHeaders();
 builder.AddFerAnalysis();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
@@ -24,8 +27,11 @@ builder.AddFerVideo();
 
 var app = builder.Build();
 
+app.UseFerProxy();
+app.UseFerResponseHeaders();
 app.UseFerRequestId();
 app.UseFerApi();
+app.UseFerCors();
 app.UseFerAccess();
 app.UseFerUploads();
 app.UseFerBackpressure();

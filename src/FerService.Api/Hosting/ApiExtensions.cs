@@ -63,13 +63,17 @@ public static class ApiExtensions
         {
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.GetLevel = RequestLogLevel;
+            // The client's address: behind a trusted proxy, the one it forwarded (see ProxyExtensions).
+            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms from {ClientAddress}";
+            options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("ClientAddress", context.Connection.RemoteIpAddress?.ToString());
         });
         app.UseDefaultFiles();
-        app.UseStaticFiles();
+        app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ResponseHeadersExtensions.ApplyPagePolicy });
         app.UseSwagger();
         app.UseSwaggerUI(options =>
         {
-            options.SwaggerEndpoint("/swagger/v1/swagger.json", "FerService v1");
+            // Relative to the UI's own address, so it also works under a path prefix.
+            options.SwaggerEndpoint("v1/swagger.json", "FerService v1");
             options.RoutePrefix = "swagger";
         });
         return app;

@@ -1,4 +1,5 @@
 // FerService browser page: uploads and live webcam analysis through POST /api/emotions. No external assets.
+// Every URL is relative to the page, so it also works under a path prefix (/fer/ behind a proxy).
 "use strict";
 
 const colours = { angry: "#e0533d", disgust: "#7a9a01", fear: "#8e44ad", happy: "#f2a900", sad: "#2b5fd9", surprise: "#00a6a6", neutral: "#7f8c8d" };
@@ -6,7 +7,7 @@ const colours = { angry: "#e0533d", disgust: "#7a9a01", fear: "#8e44ad", happy: 
 async function analyse(files) {
   const form = new FormData();
   for (const file of files) form.append("images", file, file.name);
-  const response = await fetch("/api/emotions", { method: "POST", body: form });
+  const response = await fetch("api/emotions", { method: "POST", body: form });
   const body = await response.json();
   if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
   return body;
@@ -170,7 +171,9 @@ document.getElementById("camera").addEventListener("click", async event => {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
     document.getElementById("video").srcObject = stream;
-    socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/emotions/stream`);
+    const url = new URL("api/emotions/stream", location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(url);
     socket.addEventListener("message", onResult);
     socket.addEventListener("close", () => { if (stream) liveStatus("stream closed"); });
     button.textContent = "Stop webcam";
@@ -261,7 +264,7 @@ async function analyseVideo(file) {
   const form = new FormData();
   form.append("video", file, file.name);
   try {
-    const response = await fetch("/api/emotions/video", { method: "POST", body: form, headers: { Accept: "application/x-ndjson" } });
+    const response = await fetch("api/emotions/video", { method: "POST", body: form, headers: { Accept: "application/x-ndjson" } });
     if (!response.ok) {
       const problem = await response.json();
       throw new Error(problem.detail || problem.title || `HTTP ${response.status}`);
