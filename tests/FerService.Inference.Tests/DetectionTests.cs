@@ -49,6 +49,16 @@ public sealed class DetectionTests
     }
 
     [Fact]
+    public void DecodeStride_RegressionOverflowing_NoBox()
+    {
+        var output = new List<FaceCandidate>();
+
+        YuNetDecoder.DecodeStride([1f], [1f], [0, 0, 200f, 0], new float[10], 1, 1, 8, 1, 0.5f, output);
+
+        Assert.Empty(output);
+    }
+
+    [Fact]
     public void DecodeStride_OutputsNotFittingTheGrid_Throw() =>
         Assert.Throws<ArgumentException>(() => YuNetDecoder.DecodeStride(new float[6], new float[6], new float[24], new float[50], 3, 2, 8, 1, 0.5f, []));
 

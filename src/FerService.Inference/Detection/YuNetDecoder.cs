@@ -45,6 +45,11 @@ internal static class YuNetDecoder
             var height = MathF.Exp(box[3]) * toImage;
             var centreX = (column + box[0]) * toImage;
             var centreY = (row + box[1]) * toImage;
+            if (!float.IsFinite(width + height + centreX + centreY))
+            {
+                // A regression that overflows is no box; JSON could not carry it either.
+                continue;
+            }
             output.Add(new FaceCandidate(MathF.Sqrt(product), new BoxF(centreX - width / 2, centreY - height / 2, width, height),
                 new FaceLandmarks(
                     new((column + k[0]) * toImage, (row + k[1]) * toImage),

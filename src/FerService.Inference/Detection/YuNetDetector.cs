@@ -8,7 +8,7 @@ namespace FerService.Inference.Detection;
 /// <summary>
 /// YuNet (libfacedetection's face detector, trained on WIDER Face) through ONNX Runtime: the photo at its own aspect ratio,
 /// long side at most <see cref="DetectionOptions.MaxInputSide"/>, padded to whole strides; one run, three strides decoded,
-/// closer looks at weak candidates where the photo was shrunk, suppression, back to image pixels.
+/// closer looks at weak candidates, suppression, back to image pixels.
 /// </summary>
 internal sealed class YuNetDetector : IFaceDetector, IDisposable
 {
@@ -115,7 +115,7 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
     /// <summary>
     /// Replaces the weak candidates (below <paramref name="minScore"/>) with what a run at a higher resolution finds
     /// around the strongest of them that no found face explains: a region <see cref="CloserLookSpan"/> times the
-    /// candidate's side, seen at up to full size. Returns the runs made.
+    /// candidate's side, its face seen at about <see cref="CloserLookFaceSide"/> pixels. Returns the runs made.
     /// </summary>
     private int LookCloser(RgbaImage image, float scale, float minScore, List<FaceCandidate> candidates)
     {
@@ -141,7 +141,7 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
             var faceSide = Math.Max(candidate.Box.Width, candidate.Box.Height);
             var side = CloserLookSpan * faceSide;
             var lookScale = Math.Min(CloserLookMaxScale, CloserLookFaceSide / faceSide);
-            if (lookScale < scale * CloserLookGain)
+            if (!(lookScale >= scale * CloserLookGain))
             {
                 continue;
             }
