@@ -88,26 +88,24 @@ public sealed class EmotionAnalyzer : IDisposable
         }
 
         var results = new FaceEmotion[faces.Count];
-        Span<float> view = stackalloc float[classes];
+        Span<float> mirrored = stackalloc float[classes];
         for (var i = 0; i < faces.Count; i++)
         {
             var probabilities = new float[classes];
-            for (var v = 0; v < views; v++)
+            Softmax.Compute(logits.AsSpan(i * views * classes, classes), probabilities, _classifier.Manifest.Temperature);
+            if (_flipAveraging)
             {
-                Softmax.Compute(logits.AsSpan((i * views + v) * classes, classes), view, _classifier.Manifest.Temperature);
-                for (var c = 0; c < classes; c++)
-                {
-                    probabilities[c] += view[c] / views;
-                }
+                Softmax.Compute(logits.AsSpan((i * views + 1) * classes, classes), mirrored, _classifier.Manifest.Temperature);
+                ModelCard.AverageWithMirror(probabilities, mirrored);
             }
-            var top = Softmax.ArgMax(probabilities);
+            var label = Model.Label(probabilities);
             var named = new Dictionary<string, float>(classes);
             for (var c = 0; c < classes; c++)
             {
                 named[labels[c]] = probabilities[c];
             }
             var face = faces[i];
-            results[i] = new FaceEmotion(face.Box, face.Score, face.Landmarks, labels[top], probabilities[top], Model.IsUncertain(probabilities), named);
+            results[i] = new FaceEmotion(face.Box, face.Score, face.Landmarks, label.Emotion, label.Confidence, label.Uncertain, named);
         }
         return new EmotionAnalysis(prepared.Width, prepared.Height, results);
     }

@@ -35,4 +35,26 @@ public sealed class ModelCard
 
     /// <summary>Whether the calibrated probabilities' top value lies under <see cref="UncertaintyThreshold"/>.</summary>
     public bool IsUncertain(ReadOnlySpan<float> probabilities) => _manifest.IsUncertain(probabilities);
+
+    /// <summary>
+    /// The one place probabilities become a label: the most probable class (the first on a tie), its probability and
+    /// the card's uncertainty flag. The library, the service's JSON, the stream, video and annotated images all read it.
+    /// </summary>
+    public EmotionLabel Label(ReadOnlySpan<float> probabilities)
+    {
+        var top = Classification.Softmax.ArgMax(probabilities);
+        return new EmotionLabel(top, Labels[top], probabilities[top], IsUncertain(probabilities));
+    }
+
+    /// <summary>
+    /// Flip averaging: the face's probabilities and its mirror image's, averaged into <paramref name="face"/>; the library
+    /// and the service's batched path both use this, so both give the same answer for the same crop.
+    /// </summary>
+    public static void AverageWithMirror(Span<float> face, ReadOnlySpan<float> mirrored)
+    {
+        for (var c = 0; c < face.Length; c++)
+        {
+            face[c] = (face[c] + mirrored[c]) / 2;
+        }
+    }
 }

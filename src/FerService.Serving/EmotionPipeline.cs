@@ -55,7 +55,7 @@ public sealed class EmotionPipeline
         var (analysis, image) = await AnalyzeCoreAsync(data, request, keepImage: true, cancellationToken).ConfigureAwait(false);
         using (image)
         {
-            return (analysis, annotator.Draw(image!, analysis.Faces, Model.Labels, format));
+            return (analysis, annotator.Draw(image!, analysis.Faces, Model, format));
         }
     }
 
@@ -85,11 +85,7 @@ public sealed class EmotionPipeline
                 var face = probabilities[i * views];
                 if (_options.FlipAveraging)
                 {
-                    var mirrored = probabilities[i * views + 1];
-                    for (var c = 0; c < face.Length; c++)
-                    {
-                        face[c] = (face[c] + mirrored[c]) / 2;
-                    }
+                    ModelCard.AverageWithMirror(face, probabilities[i * views + 1]);
                 }
                 results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
             }

@@ -1,4 +1,4 @@
-using FerService.Inference.Classification;
+using FerService.Inference;
 using FerService.Inference.Imaging;
 using SkiaSharp;
 
@@ -21,7 +21,7 @@ public sealed class FaceAnnotator : IDisposable
     public FaceAnnotator(string? fontPath) =>
         _typeface = !string.IsNullOrEmpty(fontPath) && File.Exists(fontPath) ? SKTypeface.FromFile(fontPath) : null;
 
-    internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, IReadOnlyList<string> labels, SKEncodedImageFormat format, int quality = 90)
+    internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, ModelCard model, SKEncodedImageFormat format, int quality = 90)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var surface = SKSurface.Create(info with { AlphaType = SKAlphaType.Premul });
@@ -37,8 +37,8 @@ public sealed class FaceAnnotator : IDisposable
         for (var i = 0; i < faces.Count; i++)
         {
             var face = faces[i];
-            var dominant = Softmax.ArgMax(face.Probabilities);
-            var colour = Colours[dominant % Colours.Length];
+            var label = model.Label(face.Probabilities);
+            var colour = Colours[label.Index % Colours.Length];
             var box = SKRect.Create(face.Box.X, face.Box.Y, face.Box.Width, face.Box.Height);
             stroke.Color = colour;
             canvas.DrawRect(box, stroke);
@@ -52,7 +52,7 @@ public sealed class FaceAnnotator : IDisposable
             }
             if (font is not null)
             {
-                var text = $"{i + 1}: {labels[dominant]} {face.Probabilities[dominant]:P0}";
+                var text = $"{i + 1}: {label.Emotion} {label.Confidence:P0}";
                 var width = font.MeasureText(text) + 2 * line;
                 var height = line * 9;
                 var top = box.Top > height ? box.Top - height : Math.Min(box.Bottom, image.Height - height);

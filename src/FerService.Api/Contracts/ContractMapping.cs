@@ -14,6 +14,7 @@ internal static class ContractMapping
         for (var f = 0; f < faces.Count; f++)
         {
             var face = faces[f];
+            var label = model.Label(face.Probabilities);
             var emotions = new Dictionary<string, float>(labels.Count);
             for (var c = 0; c < labels.Count; c++)
             {
@@ -24,8 +25,8 @@ internal static class ContractMapping
                 MathF.Round(face.Score, 4),
                 face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightMouth), Point(l.LeftMouth)) : null,
                 emotions,
-                labels[face.Dominant],
-                model.IsUncertain(face.Probabilities));
+                label.Emotion,
+                label.Uncertain);
         }
         return dtos;
     }
