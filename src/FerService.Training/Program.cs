@@ -60,11 +60,11 @@ namespace FerService.Training
                         new Trainer(TrainOptionsFrom(arguments, args), output).Run();
                         return 0;
                     case "export":
-                        new Trainer(TrainOptionsFrom(arguments, args), output).Export(
+                        new ModelExporter(TrainOptionsFrom(arguments, args), output).Export(
                             arguments.Get("checkpoint") ?? throw new ArgumentException("export needs --checkpoint <file.ckpt>."));
                         return 0;
                     case "quantize":
-                        new Trainer(TrainOptionsFrom(arguments, args), output).Quantize(
+                        new ModelExporter(TrainOptionsFrom(arguments, args), output).Quantize(
                             arguments.Get("model") ?? throw new ArgumentException("quantize needs --model <file.onnx>."));
                         return 0;
                     case "evaluate":
@@ -95,7 +95,7 @@ namespace FerService.Training
                             Settings(arguments.Get("set")), arguments.Get("csv"), arguments.Get("root"));
                         return 0;
                     case "framing":
-                        new Scenes.SceneEvaluator(output).WriteFramings(DataPath(arguments), arguments.Get("usage") ?? "Training",
+                        new Scenes.FramingWriter(output).Write(DataPath(arguments), arguments.Get("usage") ?? "Training",
                             arguments.Get("out") ?? "framing-training.csv", Settings(arguments.Get("set")), arguments.Get("root"),
                             arguments.GetInt("max-rows") ?? int.MaxValue);
                         return 0;
