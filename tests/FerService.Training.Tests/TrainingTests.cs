@@ -98,7 +98,7 @@ public sealed class TrainingTests : IDisposable
         {
             Assert.All(initializer.SBytes.ToArray(), w => Assert.InRange(w, -Int8Exporter.WeightLimit, Int8Exporter.WeightLimit));
         }
-        var expected = Trainer.Logits(model, input);
+        var expected = ModelScoring.Logits(model, input);
         var actual = OnnxExporter.Logits(int8, input, 7, threads: 1);
         // Error against how much the logits vary from image to image (each class's own mean taken out: the biases say nothing).
         double error = 0, signal = 0;
@@ -142,7 +142,7 @@ public sealed class TrainingTests : IDisposable
         using var pixels = cat([rand(512, 1, 48, 48) * 0.5, rand(188, 1, 48, 48) * 0.5 + 0.5]);
         using var expectedMean = WithoutGrad(() => conv.forward((pixels - 0.5) / 0.25).mean([0, 2, 3]));
 
-        Trainer.RecalibrateBatchNorm(model, pixels, mean: 0.5, std: 0.25);
+        BatchNormRecalibration.Recalibrate(model, pixels, mean: 0.5, std: 0.25);
 
         Assert.True(expectedMean.allclose(norm.running_mean!, rtol: 1e-4, atol: 1e-5),
             $"running mean {string.Join(", ", norm.running_mean!.data<float>().ToArray())} vs data mean {string.Join(", ", expectedMean.data<float>().ToArray())}");
@@ -213,7 +213,7 @@ public sealed class TrainingTests : IDisposable
         using (var teacher = new DistillationTeacher(teacherOnnx, threads: 1))
         using (var network = new EmotionNet("8,M,16,M", 7, 0.2, 0.3))
         {
-            network.load(Path.Combine(teacherModels, Trainer.CheckpointFileName));
+            network.load(Path.Combine(teacherModels, BestCheckpoint.FileName));
             network.eval();
             random.manual_seed(9);
             using var batch = randn(5, 1, 48, 48);
@@ -337,7 +337,7 @@ public sealed class TrainingTests : IDisposable
 
         Assert.True(exit == 0, error.ToString());
         Assert.Contains("channels-last", output.ToString(), StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(models, Trainer.CheckpointFileName)));
+        Assert.True(File.Exists(Path.Combine(models, BestCheckpoint.FileName)));
         Assert.True(File.Exists(Path.Combine(models, "emotion-fer2013-int8.onnx")));
     }
 
@@ -386,7 +386,7 @@ public sealed class TrainingTests : IDisposable
         // The temperature minimises NLL on PublicTest, so NLL cannot rise; ECE may move either way by a little.
         Assert.True(card.Metrics!.NllAfterCalibration <= card.Metrics.NllBeforeCalibration);
         Assert.InRange(card.Metrics.EceAfterCalibration, 0, 0.05);
-        Assert.Contains(Trainer.ResponsibleUse, card.Limitations!);
+        Assert.Contains(ModelCardText.ResponsibleUse, card.Limitations!);
         Assert.NotNull(card.Uncertainty);
     }
 
@@ -444,8 +444,8 @@ public sealed class TrainingTests : IDisposable
         reloaded.eval();
 
         using var input = randn(4, 1, 48, 48);
-        var expected = Trainer.Logits(model, input);
-        var actual = Trainer.Logits(reloaded, input);
+        var expected = ModelScoring.Logits(model, input);
+        var actual = ModelScoring.Logits(reloaded, input);
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i], actual[i], 5);
