@@ -37,7 +37,7 @@ internal sealed class ModelExporter(TrainOptions options, TextWriter log)
         model.load(checkpointPath);
         var bestSource = $"checkpoint {Path.GetFileName(checkpointPath)}";
         return Finish(model, trainImages, validation, validationImages, mean, std, 0, [],
-            TrainingRecipe.Describe(options, bestSource, teacher: null, initSha256: null));
+            TrainingRecipe.Describe(options, bestSource, initSha256: null));
     }
 
     /// <summary>
@@ -47,12 +47,6 @@ internal sealed class ModelExporter(TrainOptions options, TextWriter log)
     public ModelManifest Finish(EmotionNet model, Tensor trainImages, Fer2013Split validation, Tensor validationImages, double mean, double std,
         double wallSeconds, List<EpochLog> epochLog, Dictionary<string, string> recipe)
     {
-        if (options.RecalibrateBatchNorm)
-        {
-            using var labels = tensor(validation.Labels.Select(l => (long)l).ToArray());
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PublicTest accuracy before BatchNorm re-estimation {ModelScoring.Accuracy(model, validationImages, labels):P2}"));
-            BatchNormRecalibration.Recalibrate(model, trainImages, mean, std);
-        }
         model.eval();
         var logits = ModelScoring.Logits(model, validationImages);
         using var flippedImages = validationImages.flip(3);

@@ -17,8 +17,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
     private const int Classes = Fer2013Reader.ClassCount;
     internal const double WarmupFraction = 0.03;
 
-    /// <summary>The distillation teacher as the card names it: file and sha256 (null without one).</summary>
-    private string? _teacher;
     private string? _initSha256;
 
     public ModelManifest Run()
@@ -52,10 +50,9 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
         using var shadow = options.BFloat16 ? new BFloat16Shadow(model, NewModel) : null;
         log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}{(options.ChannelsLast ? ", channels-last" : "")}");
-        using var teacher = OpenTeacher(mean, std);
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
         var framings = ReadFramings(train.Count);
-        using var step = new TrainingStep(options, model, ema, shadow, teacher, optimizer, trainImages, targets, mean, std, random, framings);
+        var step = new TrainingStep(options, model, ema, shadow, optimizer, trainImages, targets, mean, std, random, framings);
 
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var plannedSteps = (long)stepsPerEpoch * options.Epochs;
@@ -108,7 +105,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         best.LoadInto(model);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {best.Accuracy:P2} from {best.Source}"));
         return new ModelExporter(options, log).Finish(model, trainImages, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog,
-            TrainingRecipe.Describe(options, best.Source, _teacher, _initSha256));
+            TrainingRecipe.Describe(options, best.Source, _initSha256));
     }
 
     private (Fer2013Split Train, Fer2013Split Validation, double Mean, double Std) ReadSplits()
@@ -123,26 +120,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var (mean, std) = FaceTensors.PixelStatistics(train);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training {train.Count} rows, PublicTest {validation.Count} rows; pixel mean {mean:F4} std {std:F4}"));
         return (train, validation, mean, std);
-    }
-
-    /// <summary>The distillation teacher, checked against the student's input; null without <c>--teacher</c>.</summary>
-    private DistillationTeacher? OpenTeacher(double mean, double std)
-    {
-        if (options.TeacherPath is not { } teacherPath)
-        {
-            return null;
-        }
-        var teacher = new DistillationTeacher(teacherPath, options.Threads);
-        var input = teacher.Manifest.Input;
-        if (input.Height != options.TrainCrop || input.Width != options.TrainCrop || Math.Abs(input.Mean[0] * 255 - mean * 255) > 0.5 || Math.Abs(input.Std[0] * 255 - std * 255) > 0.5)
-        {
-            teacher.Dispose();
-            throw new ArgumentException($"The teacher {options.TeacherPath} expects {input.Width}x{input.Height} faces normalised with mean {input.Mean[0]} and std {input.Std[0]}; the student trains on {options.TrainCrop}x{options.TrainCrop} with {mean:F4} and {std:F4}.");
-        }
-        _teacher = $"{Path.GetFileName(options.TeacherPath)} (sha256 {teacher.Manifest.Sha256})";
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"distilling from {teacher.Manifest.Name} {teacher.Manifest.Version} (sha256 {teacher.Manifest.Sha256[..12]}): weight {options.DistillationWeight}, temperature {options.DistillationTemperature}"));
-        return teacher;
     }
 
     private Scenes.FaceFraming?[]? ReadFramings(int trainingRows)
@@ -192,18 +169,11 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
     }
 
-    /// <summary>Smoothed one-hot original label, mixed with the FER+ vote distribution where one is given.</summary>
+    /// <summary>The one-hot original label, smoothed by <see cref="TrainOptions.LabelSmoothing"/>.</summary>
     private Tensor SoftTargets(Fer2013Split train)
     {
-        float[]? votes = null;
-        if (options.FerPlusPath is { } path && options.FerPlusWeight > 0)
-        {
-            votes = FerPlusVotes.Read(path, train);
-            log.WriteLine($"FER+ votes from {path}, weight {options.FerPlusWeight}");
-        }
         var targets = new float[train.Count * Classes];
         var smoothing = (float)options.LabelSmoothing;
-        var withVotes = 0;
         for (var i = 0; i < train.Count; i++)
         {
             var row = targets.AsSpan(i * Classes, Classes);
@@ -211,30 +181,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             {
                 row[c] = smoothing / Classes + (c == train.Labels[i] ? 1 - smoothing : 0);
             }
-            if (votes is null)
-            {
-                continue;
-            }
-            var vote = votes.AsSpan(i * Classes, Classes);
-            float total = 0;
-            foreach (var v in vote)
-            {
-                total += v;
-            }
-            if (total <= 0)
-            {
-                continue;
-            }
-            withVotes++;
-            var weight = (float)options.FerPlusWeight;
-            for (var c = 0; c < Classes; c++)
-            {
-                row[c] = (1 - weight) * row[c] + weight * vote[c];
-            }
-        }
-        if (votes is not null)
-        {
-            log.WriteLine($"{withVotes} of {train.Count} training rows have usable FER+ votes");
         }
         return tensor(targets, [train.Count, Classes]);
     }
