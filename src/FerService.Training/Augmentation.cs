@@ -93,38 +93,4 @@ internal static class Augmentation
         var erased = tensor(mask, [count, 1, side, side]);
         return where(erased, rand_like(images), images);
     }
-
-    /// <summary>Beta(α, α) from two Gamma(α) draws (Marsaglia–Tsang; α &lt; 1 boosted by U^(1/α)).</summary>
-    internal static double SampleBeta(double alpha, Random random)
-    {
-        var x = SampleGamma(alpha, random);
-        var y = SampleGamma(alpha, random);
-        return x + y > 0 ? x / (x + y) : 0.5;
-    }
-
-    private static double SampleGamma(double shape, Random random)
-    {
-        if (shape < 1)
-        {
-            return SampleGamma(shape + 1, random) * Math.Pow(random.NextDouble(), 1 / shape);
-        }
-        var d = shape - 1.0 / 3;
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double normal, v;
-            do
-            {
-                normal = Gaussian(random);
-                v = 1 + c * normal;
-            }
-            while (v <= 0);
-            v = v * v * v;
-            var u = random.NextDouble();
-            if (Math.Log(1 - u) < 0.5 * normal * normal + d - d * v + d * Math.Log(v))
-            {
-                return d * v;
-            }
-        }
-    }
 }

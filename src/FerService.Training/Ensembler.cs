@@ -154,8 +154,8 @@ internal sealed class Ensembler(TextWriter log)
         Labels = first.Labels,
         Temperature = temperature,
         Members = members,
-        IntendedUse = Trainer.IntendedUse,
-        Limitations = Trainer.Limitations,
-        License = Trainer.License,
+        IntendedUse = ModelCardText.IntendedUse,
+        Limitations = ModelCardText.Limitations,
+        License = ModelCardText.License,
     };
 }

@@ -15,14 +15,12 @@ namespace FerService.Training
         private const string Usage = """
             FerService.Training — train, export and evaluate the FER2013 emotion classifier.
 
-              train    [--data <fer2013.csv|.csv.gz>] [--ferplus <fer2013new.csv>] [--out models/]
+              train    [--data <fer2013.csv|.csv.gz>] [--out models/]
                        [--epochs N] [--minutes M] [--seed S] [--threads T]
-                       [--crop 48] [--ferplus-weight 0] [--erase 0.5] [--mixup 0]   (recipe: crop side, FER+ target weight, erasing probability, mixup Beta α)
+                       [--crop 48] [--erase 0.5]   (recipe: crop side, erasing probability)
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
-                       [--teacher models/emotion-fer2013.onnx] [--distill-weight 0.5] [--distill-temperature 2]   (knowledge distillation from an exported model)
                        [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
                        [--framing framing-training.csv] [--framing-share 0.5]   (that share of faces cropped where the service's detector frames them; see framing)
-                       [--recalibrate-bn false]   (re-estimate BatchNorm statistics on the clean Training faces before export)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
                        [--layout nchw|nhwc]   (nhwc: conv weights stored channels-last, so libtorch's CPU convolutions run NHWC)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
@@ -60,11 +58,11 @@ namespace FerService.Training
                         new Trainer(TrainOptionsFrom(arguments, args), output).Run();
                         return 0;
                     case "export":
-                        new Trainer(TrainOptionsFrom(arguments, args), output).Export(
+                        new ModelExporter(TrainOptionsFrom(arguments, args), output).Export(
                             arguments.Get("checkpoint") ?? throw new ArgumentException("export needs --checkpoint <file.ckpt>."));
                         return 0;
                     case "quantize":
-                        new Trainer(TrainOptionsFrom(arguments, args), output).Quantize(
+                        new ModelExporter(TrainOptionsFrom(arguments, args), output).Quantize(
                             arguments.Get("model") ?? throw new ArgumentException("quantize needs --model <file.onnx>."));
                         return 0;
                     case "evaluate":
@@ -95,7 +93,7 @@ namespace FerService.Training
                             Settings(arguments.Get("set")), arguments.Get("csv"), arguments.Get("root"));
                         return 0;
                     case "framing":
-                        new Scenes.SceneEvaluator(output).WriteFramings(DataPath(arguments), arguments.Get("usage") ?? "Training",
+                        new Scenes.FramingWriter(output).Write(DataPath(arguments), arguments.Get("usage") ?? "Training",
                             arguments.Get("out") ?? "framing-training.csv", Settings(arguments.Get("set")), arguments.Get("root"),
                             arguments.GetInt("max-rows") ?? int.MaxValue);
                         return 0;
@@ -113,44 +111,31 @@ namespace FerService.Training
 
         private static TrainOptions TrainOptionsFrom(Arguments arguments, string[] args)
         {
-            var data = DataPath(arguments);
-            var ferPlus = arguments.Get("ferplus") ?? FindFerPlus(data);
+            foreach (var removed in RemovedTrainOptions)
+            {
+                if (arguments.Get(removed) is not null)
+                {
+                    throw new ArgumentException($"--{removed} was removed: measured no better than the default recipe (docs/experiments.md keeps the figures).");
+                }
+            }
             return new TrainOptions
             {
-                DataPath = data,
-                FerPlusPath = ferPlus,
+                DataPath = DataPath(arguments),
                 OutputDirectory = arguments.Get("out") ?? "models",
                 Epochs = arguments.GetInt("epochs") ?? 60,
                 Minutes = arguments.GetDouble("minutes"),
                 Seed = arguments.GetInt("seed") ?? 20261124,
                 Threads = arguments.GetInt("threads") ?? Environment.ProcessorCount,
-                FerPlusWeight = arguments.GetDouble("ferplus-weight") ?? 0,
                 MaxSteps = arguments.GetInt("max-steps"),
                 BatchSize = arguments.GetInt("batch") ?? 64,
                 TrainCrop = arguments.GetInt("crop") ?? 48,
                 EraseProbability = arguments.GetDouble("erase") ?? 0.5,
-                MixupAlpha = arguments.GetDouble("mixup") ?? 0,
                 LearningRate = arguments.GetDouble("lr") ?? 0.05,
                 WeightDecay = arguments.GetDouble("weight-decay") ?? 5e-4,
                 LabelSmoothing = arguments.GetDouble("label-smoothing") is { } smoothing
                     ? smoothing <= 1 ? smoothing : throw new ArgumentException("--label-smoothing must be between 0 and 1.")
                     : 0.1,
                 MaxTrainingRows = arguments.GetInt("max-rows"),
-                TeacherPath = arguments.Get("teacher") is { } teacher
-                    ? File.Exists(teacher) ? teacher : throw new FileNotFoundException($"Teacher model '{teacher}' does not exist.")
-                    : null,
-                DistillationWeight = arguments.GetDouble("distill-weight") is { } weight
-                    ? weight <= 1 ? weight : throw new ArgumentException("--distill-weight must be between 0 and 1.")
-                    : 0.5,
-                DistillationTemperature = arguments.GetDouble("distill-temperature") is { } temperature
-                    ? temperature > 0 ? temperature : throw new ArgumentException("--distill-temperature must be positive.")
-                    : 2,
-                RecalibrateBatchNorm = arguments.Get("recalibrate-bn") switch
-                {
-                    null or "false" => false,
-                    "true" => true,
-                    var other => throw new ArgumentException($"--recalibrate-bn must be true or false, not '{other}'."),
-                },
                 Architecture = arguments.Get("arch") ?? "32,32,M,64,64,M,128,128,M,256,256,M",
                 InitModelPath = arguments.Get("init") is { } init
                     ? File.Exists(init) ? init : throw new FileNotFoundException($"Initial model '{init}' does not exist.")
@@ -183,6 +168,10 @@ namespace FerService.Training
             };
         }
 
+        /// <summary>Training modes measured as no better and removed (FER+ soft targets, mixup, distillation, BatchNorm re-estimation).</summary>
+        private static readonly string[] RemovedTrainOptions =
+            ["ferplus", "ferplus-weight", "mixup", "teacher", "distill-weight", "distill-temperature", "recalibrate-bn"];
+
         /// <summary>
         /// The command as a card records it: without --out (where the files go does not change them), and absolute paths (also in comma
         /// lists) cut to their file names, so a card never carries the directories of the machine that trained it.
@@ -213,21 +202,6 @@ namespace FerService.Training
             var path = arguments.Get("data") ?? Fer2013Reader.FindDefault()
                 ?? throw new FileNotFoundException("No FER2013 data: put fer2013.csv (or .csv.gz) into data/ or pass --data <path>.");
             return File.Exists(path) ? path : throw new FileNotFoundException($"FER2013 data file '{path}' does not exist.");
-        }
-
-        /// <summary>FER+ votes are used when a fer2013new*.csv lies beside the data file.</summary>
-        private static string? FindFerPlus(string dataPath)
-        {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(dataPath))!;
-            foreach (var name in new[] { "fer2013new.csv", "fer2013new-train-publictest.csv" })
-            {
-                var candidate = Path.Combine(directory, name);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-            return null;
         }
     }
 

@@ -3,7 +3,6 @@ namespace FerService.Training;
 internal sealed record TrainOptions
 {
     public required string DataPath { get; init; }
-    public string? FerPlusPath { get; init; }
     public string OutputDirectory { get; init; } = "models";
     public int Epochs { get; init; } = 60;
     /// <summary>Wall-clock budget; the learning-rate schedule follows whichever of epochs or time runs out first.</summary>
@@ -14,11 +13,6 @@ internal sealed record TrainOptions
     public double LearningRate { get; init; } = 0.05;
     public double WeightDecay { get; init; } = 5e-4;
     public double LabelSmoothing { get; init; } = 0.1;
-    /// <summary>
-    /// Weight of the FER+ vote distribution in the soft target (the rest is the smoothed original label). Off by default:
-    /// measured against 0.3 (with 40×40 crops) the original labels alone gave the higher PublicTest accuracy.
-    /// </summary>
-    public double FerPlusWeight { get; init; }
     public double EmaDecay { get; init; } = 0.999;
     public string Architecture { get; init; } = "32,32,M,64,64,M,128,128,M,256,256,M";
 
@@ -36,31 +30,10 @@ internal sealed record TrainOptions
     /// noise, so the net cannot lean on one region: it halved the gap between train and PublicTest accuracy (docs/model-card.md).
     /// </summary>
     public double EraseProbability { get; init; } = 0.5;
-    /// <summary>
-    /// Mixup's Beta(α, α) parameter; 0 turns it off. Each batch is blended with itself shifted by one face (the batch is
-    /// already shuffled), inputs and soft targets alike, one λ per batch.
-    /// </summary>
-    public double MixupAlpha { get; init; }
-    /// <summary>
-    /// An exported classifier (.onnx beside its card) to distil from; null trains on the labels alone. Its flip-averaged
-    /// probabilities at <see cref="DistillationTemperature"/> are the target of a second cross-entropy term.
-    /// </summary>
-    public string? TeacherPath { get; init; }
-    /// <summary>Share of the loss that follows the teacher (the rest follows the smoothed label).</summary>
-    public double DistillationWeight { get; init; } = 0.5;
-    /// <summary>Softens teacher and student alike in the distillation term, which is scaled by T² so its gradients keep their size.</summary>
-    public double DistillationTemperature { get; init; } = 2;
     /// <summary>Train in bf16 mixed precision (<see cref="BFloat16Shadow"/>); evaluation and export stay fp32.</summary>
     public bool BFloat16 { get; init; }
     /// <summary>Conv weights stored channels-last (<see cref="EmotionNet.UseChannelsLast"/>): the same net, another memory layout.</summary>
     public bool ChannelsLast { get; init; }
-    /// <summary>
-    /// Re-estimate every BatchNorm's statistics on the clean Training faces before export: training gathered them on
-    /// augmented, partly erased (and with bf16, lower-precision) batches, which is not what the service feeds the model.
-    /// Off by default: on both checkpoints tried it lowered PublicTest accuracy (docs/model-card.md); the weights
-    /// were fitted under the augmented batches' statistics.
-    /// </summary>
-    public bool RecalibrateBatchNorm { get; init; }
     /// <summary>
     /// An exported float32 model (.onnx beside its card) whose weights the run starts from instead of random ones: a
     /// fine-tune, typically with a lower <see cref="LearningRate"/> and a new <see cref="Jitter"/>.

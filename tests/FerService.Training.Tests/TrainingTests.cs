@@ -98,7 +98,7 @@ public sealed class TrainingTests : IDisposable
         {
             Assert.All(initializer.SBytes.ToArray(), w => Assert.InRange(w, -Int8Exporter.WeightLimit, Int8Exporter.WeightLimit));
         }
-        var expected = Trainer.Logits(model, input);
+        var expected = ModelScoring.Logits(model, input);
         var actual = OnnxExporter.Logits(int8, input, 7, threads: 1);
         // Error against how much the logits vary from image to image (each class's own mean taken out: the biases say nothing).
         double error = 0, signal = 0;
@@ -130,37 +130,10 @@ public sealed class TrainingTests : IDisposable
         Assert.DoesNotContain("\"\u0004Conv", text, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void RecalibrateBatchNorm_TwoUnevenBatches_RunningMeanIsTheDataMeanAndWeightsStay()
-    {
-        using var model = SmallNetwork("8,M");
-        var conv = model.Layers.OfType<Conv2d>().Single();
-        var norm = model.Layers.OfType<BatchNorm2d>().Single();
-        using var weightsBefore = conv.weight!.detach().clone();
-        // 512 dark + 188 bright rows: two batches of unequal size and very different statistics, so weighting them
-        // equally (or keeping only the last) would miss the data mean by far more than the tolerance.
-        using var pixels = cat([rand(512, 1, 48, 48) * 0.5, rand(188, 1, 48, 48) * 0.5 + 0.5]);
-        using var expectedMean = WithoutGrad(() => conv.forward((pixels - 0.5) / 0.25).mean([0, 2, 3]));
-
-        Trainer.RecalibrateBatchNorm(model, pixels, mean: 0.5, std: 0.25);
-
-        Assert.True(expectedMean.allclose(norm.running_mean!, rtol: 1e-4, atol: 1e-5),
-            $"running mean {string.Join(", ", norm.running_mean!.data<float>().ToArray())} vs data mean {string.Join(", ", expectedMean.data<float>().ToArray())}");
-        Assert.True(weightsBefore.eq(conv.weight!).all().item<bool>());
-        Assert.Equal(0.1, norm.momentum);
-        Assert.False(model.training);
-    }
-
-    private static Tensor WithoutGrad(Func<Tensor> compute)
-    {
-        using var _ = no_grad();
-        return compute();
-    }
-
     [Theory]
-    [InlineData("fp32", "0", "false")]
-    [InlineData("bf16", "0.2", "true")]
-    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision, string mixup, string recalibrateBatchNorm)
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void TrainThenEvaluate_TinySlice_WritesVerifiedModelCardAndJsonLastLine(string precision)
     {
         var data = WriteSyntheticCsv(training: 70, publicTest: 21, privateTest: 7);
         var models = Path.Combine(_directory, "models");
@@ -168,8 +141,7 @@ public sealed class TrainingTests : IDisposable
         using var error = new StringWriter();
 
         var trained = Cli.Run(["train", "--data", data, "--out", models, "--epochs", "2", "--max-steps", "4", "--batch", "16",
-            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision, "--mixup", mixup,
-            "--recalibrate-bn", recalibrateBatchNorm], output, error);
+            "--arch", "8,M,16,M", "--seed", "7", "--threads", "1", "--precision", precision], output, error);
 
         Assert.True(trained == 0, error.ToString());
         Assert.Contains("epoch   1", output.ToString(), StringComparison.Ordinal);
@@ -181,8 +153,7 @@ public sealed class TrainingTests : IDisposable
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(onnx)), card.Sha256);
             Assert.Equal(21, card.Metrics!.Count);
             Assert.True(card.Temperature > 0);
-            Assert.Equal(mixup != "0", card.Training!.Recipe!["loss"].Contains("mixup", StringComparison.Ordinal));
-            Assert.Equal(recalibrateBatchNorm == "true", card.Training.Recipe["batchNorm"].Contains("re-estimated", StringComparison.Ordinal));
+            Assert.Equal("soft cross-entropy against the label smoothed 0.1", card.Training!.Recipe!["loss"]);
 
             using var evaluation = new StringWriter();
             var evaluated = Cli.Run(["evaluate", "--data", data, "--model", Path.Combine(models, modelFile), "--usage", "PublicTest",
@@ -195,55 +166,6 @@ public sealed class TrainingTests : IDisposable
             Assert.Equal(card.Metrics.Accuracy, json.RootElement.GetProperty("accuracy").GetDouble(), 3);
         }
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_directory, "report"), "*.svg"));
-    }
-
-    [Fact]
-    public void TrainWithTeacher_TinySlice_TeacherMatchesItsCheckpointAndRecipeSaysDistilled()
-    {
-        var data = WriteSyntheticCsv(training: 70, publicTest: 21);
-        var teacherModels = Path.Combine(_directory, "teacher");
-        var studentModels = Path.Combine(_directory, "student");
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        string[] tiny = ["--data", data, "--epochs", "1", "--max-steps", "3", "--batch", "16", "--arch", "8,M,16,M", "--seed", "7", "--threads", "1"];
-        Assert.True(Cli.Run(["train", .. tiny, "--out", teacherModels], output, error) == 0, error.ToString());
-        var teacherOnnx = Path.Combine(teacherModels, "emotion-fer2013.onnx");
-
-        // The teacher's ONNX Runtime probabilities are the softened, flip-averaged ones of the network it was exported from.
-        using (var teacher = new DistillationTeacher(teacherOnnx, threads: 1))
-        using (var network = new EmotionNet("8,M,16,M", 7, 0.2, 0.3))
-        {
-            network.load(Path.Combine(teacherModels, Trainer.CheckpointFileName));
-            network.eval();
-            random.manual_seed(9);
-            using var batch = randn(5, 1, 48, 48);
-            using var expected = (nn.functional.softmax(network.forward(batch) / 2, 1) + nn.functional.softmax(network.forward(batch.flip(3)) / 2, 1)) / 2;
-            using var actual = teacher.Probabilities(batch, temperature: 2);
-            Assert.True((actual - expected).abs().max().item<float>() < 1e-4f);
-        }
-
-        var distilled = Cli.Run(["train", .. tiny, "--out", studentModels, "--teacher", teacherOnnx, "--distill-weight", "0.7", "--distill-temperature", "3"], output, error);
-
-        Assert.True(distilled == 0, error.ToString());
-        Assert.Contains("distilling from fer2013-vgg", output.ToString(), StringComparison.Ordinal);
-        var loss = ModelManifest.Load(Path.Combine(studentModels, "emotion-fer2013.json")).Training!.Recipe!["loss"];
-        Assert.Contains("0.7 × T² × cross-entropy at temperature T = 3", loss, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void TrainWithTeacher_CropTheTeacherWasNotTrainedOn_FailsWithMessage()
-    {
-        var data = WriteSyntheticCsv(training: 21, publicTest: 7);
-        var models = Path.Combine(_directory, "teacher");
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        string[] tiny = ["--data", data, "--epochs", "1", "--max-steps", "1", "--batch", "16", "--arch", "8,M", "--threads", "1"];
-        Assert.True(Cli.Run(["train", .. tiny, "--out", models], output, error) == 0, error.ToString());
-
-        var code = Cli.Run(["train", .. tiny, "--out", models, "--crop", "40", "--teacher", Path.Combine(models, "emotion-fer2013.onnx")], output, error);
-
-        Assert.Equal(1, code);
-        Assert.Contains("expects 48x48 faces", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -337,21 +259,8 @@ public sealed class TrainingTests : IDisposable
 
         Assert.True(exit == 0, error.ToString());
         Assert.Contains("channels-last", output.ToString(), StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(models, Trainer.CheckpointFileName)));
+        Assert.True(File.Exists(Path.Combine(models, BestCheckpoint.FileName)));
         Assert.True(File.Exists(Path.Combine(models, "emotion-fer2013-int8.onnx")));
-    }
-
-    [Fact]
-    public void SampleBeta_SmallAlpha_SymmetricWithMostMassNearTheEnds()
-    {
-        var random = new Random(11);
-        var samples = Enumerable.Range(0, 20_000).Select(_ => Augmentation.SampleBeta(0.2, random)).ToArray();
-
-        Assert.All(samples, s => Assert.InRange(s, 0.0, 1.0));
-        // Beta(0.2, 0.2): mean 1/2, variance 1/(4·1.4) ≈ 0.179; P(λ < 0.1 or λ > 0.9) ≈ 0.66.
-        Assert.Equal(0.5, samples.Average(), 0.02);
-        Assert.Equal(0.179, samples.Select(s => (s - 0.5) * (s - 0.5)).Average(), 0.01);
-        Assert.InRange(samples.Count(s => s < 0.1 || s > 0.9) / 20_000.0, 0.6, 0.72);
     }
 
     [Fact]
@@ -362,6 +271,20 @@ public sealed class TrainingTests : IDisposable
         var code = Cli.Run(["train", "--data", WriteSyntheticCsv(7, 7), "--precision", "fp16"], output, error);
         Assert.Equal(1, code);
         Assert.Contains("--precision must be fp32 or bf16", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--ferplus-weight", "0.3")]
+    [InlineData("--mixup", "0.2")]
+    [InlineData("--teacher", "models/emotion-fer2013.onnx")]
+    [InlineData("--recalibrate-bn", "true")]
+    public void Train_RemovedOption_FailsSayingItWasRemoved(string option, string value)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = Cli.Run(["train", "--data", WriteSyntheticCsv(7, 7), option, value], output, error);
+        Assert.Equal(1, code);
+        Assert.Contains($"{option} was removed", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -386,7 +309,7 @@ public sealed class TrainingTests : IDisposable
         // The temperature minimises NLL on PublicTest, so NLL cannot rise; ECE may move either way by a little.
         Assert.True(card.Metrics!.NllAfterCalibration <= card.Metrics.NllBeforeCalibration);
         Assert.InRange(card.Metrics.EceAfterCalibration, 0, 0.05);
-        Assert.Contains(Trainer.ResponsibleUse, card.Limitations!);
+        Assert.Contains(ModelCardText.ResponsibleUse, card.Limitations!);
         Assert.NotNull(card.Uncertainty);
     }
 
@@ -444,8 +367,8 @@ public sealed class TrainingTests : IDisposable
         reloaded.eval();
 
         using var input = randn(4, 1, 48, 48);
-        var expected = Trainer.Logits(model, input);
-        var actual = Trainer.Logits(reloaded, input);
+        var expected = ModelScoring.Logits(model, input);
+        var actual = ModelScoring.Logits(reloaded, input);
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i], actual[i], 5);

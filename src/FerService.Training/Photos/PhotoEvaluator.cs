@@ -39,7 +39,7 @@ internal sealed class PhotoEvaluator(TextWriter output)
     public PhotoMetrics Run(string folder, IReadOnlyDictionary<string, string> settings, string? csvPath = null, string? root = null)
     {
         var labels = ReadLabels(Path.Combine(folder, "labels.json"));
-        var services = SceneEvaluator.BuildPipeline(settings, Path.GetFullPath(root ?? "."));
+        var services = ServicePipeline.Build(settings, Path.GetFullPath(root ?? "."));
         try
         {
             var pipeline = services.GetRequiredService<EmotionPipeline>();

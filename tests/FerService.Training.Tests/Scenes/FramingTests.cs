@@ -3,7 +3,7 @@ using FerService.Tests.Shared;
 using FerService.Training.Scenes;
 using static TorchSharp.torch;
 
-namespace FerService.Training.Tests;
+namespace FerService.Training.Tests.Scenes;
 
 public sealed class FramingTests : IDisposable
 {

@@ -3,7 +3,7 @@ using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
 using FerService.Serving;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Serving;
 
 public sealed class TrackingTests
 {

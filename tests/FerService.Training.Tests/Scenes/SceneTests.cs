@@ -4,7 +4,7 @@ using FerService.Tests.Shared;
 using FerService.Training.Scenes;
 using SkiaSharp;
 
-namespace FerService.Training.Tests;
+namespace FerService.Training.Tests.Scenes;
 
 public sealed class SceneTests
 {

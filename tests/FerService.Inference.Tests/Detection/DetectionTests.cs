@@ -1,7 +1,7 @@
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Detection;
 
 public sealed class DetectionTests
 {

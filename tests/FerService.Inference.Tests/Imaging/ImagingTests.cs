@@ -2,7 +2,7 @@ using FerService.Inference.Imaging;
 using FerService.Tests.Shared;
 using SkiaSharp;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Imaging;
 
 public sealed class ImagingTests
 {

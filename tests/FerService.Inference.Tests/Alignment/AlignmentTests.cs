@@ -4,7 +4,7 @@ using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using SkiaSharp;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Alignment;
 
 public sealed class AlignmentTests
 {

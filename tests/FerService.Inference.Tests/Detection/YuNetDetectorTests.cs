@@ -5,7 +5,7 @@ using FerService.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Detection;
 
 /// <summary>The real YuNet model behind our decoding: degenerate photos and one real face.</summary>
 public sealed class YuNetDetectorTests : IDisposable

@@ -1,7 +1,7 @@
 using FerService.Fuzz;
 using FerService.Tests.Shared;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Imaging;
 
 public sealed class FuzzSmokeTests
 {

@@ -3,7 +3,7 @@ using FerService.Tests.Shared;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Onnx;
 
 /// <summary>The execution-provider choices on this CPU-only build: CUDA cannot be had, so what each choice does about it shows.</summary>
 public sealed class OnnxSessionFactoryTests

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using FerService.Inference.Classification;
 using FerService.Serving;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Serving;
 
 public sealed class BatchingTests
 {

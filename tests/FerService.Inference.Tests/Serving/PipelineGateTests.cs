@@ -9,7 +9,7 @@ using FerService.Serving;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Serving;
 
 /// <summary>The gate on images decoded and detected at once (<see cref="PipelineOptions.MaxConcurrentImages"/>).</summary>
 public sealed class PipelineGateTests

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using FerService.Evaluation;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Evaluation;
 
 public sealed class Fer2013ReaderTests : IDisposable
 {

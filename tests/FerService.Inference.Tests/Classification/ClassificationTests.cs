@@ -1,7 +1,7 @@
 using FerService.Evaluation;
 using FerService.Inference.Classification;
 
-namespace FerService.Inference.Tests;
+namespace FerService.Inference.Tests.Classification;
 
 public sealed class ClassificationTests
 {

@@ -2,7 +2,7 @@ using System.Text.Json;
 using FerService.Tests.Shared;
 using FerService.Training.Photos;
 
-namespace FerService.Training.Tests;
+namespace FerService.Training.Tests.Photos;
 
 public sealed class PhotoTests : IDisposable
 {
