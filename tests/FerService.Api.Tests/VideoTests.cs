@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using FerService.Api.Video;
 using FerService.Serving.Video;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using FerService.Tests.Shared;
 using SkiaSharp;
 
@@ -113,6 +117,91 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
         }
         Assert.DoesNotContain(decoders, IsRunning);
         Assert.DoesNotContain(decoders, d => File.Exists(d.Upload));
+    }
+
+    /// <summary>
+    /// The temporary folder fills up under a 30 MiB upload (a 20 MiB tmpfs where this test may mount one, else a file that
+    /// throws the platform's "no space left" at 20 MiB): the server's fault, told as 503 with Retry-After (it was 400
+    /// "the multipart body ended"), one warning naming the request id, and the partial file removed.
+    /// </summary>
+    [VideoFact]
+    public async Task PostVideo_TemporaryFolderFillsUp_Returns503WithRetryAfterOneWarningAndNoFileLeft()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_directory, "small-tmp")).FullName;
+        var logFile = Path.Combine(_directory, "service.log");
+        var mounted = TryRun("mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", folder);
+        try
+        {
+            HttpResponseMessage response;
+            using (var factory = new FerApiFactory([("Fer:Video:TempDirectory", folder), .. FerApiFactory.FileLogging(logFile, "Information")])
+                .WithWebHostBuilder(host => host.ConfigureTestServices(services =>
+                {
+                    if (!mounted)
+                    {
+                        services.AddSingleton<VideoFiles>(sp => new FillingVideoFiles(sp.GetRequiredService<IOptions<VideoOptions>>(), 20 << 20));
+                    }
+                })))
+            {
+                factory.UseKestrel(0);
+                factory.StartServer();
+                var video = new byte[30 << 20];
+                new Random(39).NextBytes(video);
+                response = await factory.CreateClient().PostAsync("/api/emotions/video", Upload(video));
+                Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(VideoUpload.FullDiskRetrySeconds), response.Headers.RetryAfter?.Delta);
+            await AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "no space left");
+            var requestId = response.Headers.GetValues("X-Request-Id").Single();
+            var warnings = Http.ReadShared(logFile).Split('\n').Where(line => line.Contains("[WRN]", StringComparison.Ordinal)).ToArray();
+            Assert.Contains(requestId, Assert.Single(warnings), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (mounted)
+            {
+                TryRun("umount", folder);
+            }
+        }
+    }
+
+    private static bool TryRun(string program, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(start)!;
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Where no tmpfs can be mounted: upload files that throw the platform's "no space left on device" past a capacity.</summary>
+    private sealed class FillingVideoFiles(IOptions<VideoOptions> options, long capacity) : VideoFiles(options)
+    {
+        public override FileStream Create() => new FillingFile(Path.Combine(Directory, $"fer-video-{Guid.NewGuid():N}"), capacity);
+    }
+
+    private sealed class FillingFile(string path, long capacity)
+        : FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous)
+    {
+        private const int Enospc = 28;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Position + buffer.Length > capacity ? throw new IOException("No space left on device", Enospc) : base.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
     /// <summary>ffmpeg processes reading a service upload (its temporary files are named fer-video-&lt;32 hex digits&gt;).</summary>

@@ -29,6 +29,7 @@ internal static class VideoHandlers
         [AsParameters] EmotionQuery query,
         [FromQuery(Name = "fps")] string? fps,
         VideoAnalyzer videos,
+        VideoFiles files,
         ModelCard model,
         IOptions<VideoOptions> videoOptions,
         IOptions<StreamOptions> streamOptions,
@@ -67,7 +68,7 @@ internal static class VideoHandlers
         var responseStarted = false;
         try
         {
-            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, options.MaxBytes, options.Timeout, deadline.Token);
+            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, files, options.MaxBytes, options.Timeout, deadline.Token);
             if (uploadError is not null)
             {
                 return Problems.Result(uploadError);

@@ -10,6 +10,7 @@ public static class VideoExtensions
     public static IHostApplicationBuilder AddFerVideo(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<VideoOptions>().BindConfiguration(VideoOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<VideoFiles>();
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<VideoOptions>>().Value;

@@ -30,6 +30,12 @@ public sealed class VideoOptions
     [Range(typeof(TimeSpan), "00:00:01", "10:00:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Folder the uploads are stored in while analysed; empty = the system's temporary folder (<c>TMPDIR</c>). When it is
+    /// full, the upload gets 503 with <c>Retry-After</c> (docs/reliability.md).
+    /// </summary>
+    public string TempDirectory { get; set; } = "";
+
     /// <summary>ffmpeg's program name (searched on PATH) or path.</summary>
     [Required]
     public string FfmpegPath { get; set; } = "ffmpeg";
