@@ -85,6 +85,8 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
         Assert.Equal(["frame", "frame", "frame", "frame", "result"], lines.Select(l => l.GetProperty("type").GetString()));
         Assert.Equal("matroska/webm", lines[^1].GetProperty("result").GetProperty("video").GetProperty("container").GetString());
         Assert.Equal(4, lines[^1].GetProperty("result").GetProperty("video").GetProperty("frames").GetInt32());
+        Assert.Equal(4, lines[^1].GetProperty("result").GetProperty("video").GetProperty("framesExpected").GetInt32());
+        Assert.True(lines[^1].GetProperty("result").GetProperty("video").GetProperty("complete").GetBoolean());
     }
 
     /// <summary>
@@ -202,6 +204,67 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <summary>
+    /// The decoder is killed (SIGKILL, as the out-of-memory killer does) while it works through a minute of video: the
+    /// answer is 502 problem+json naming the signal, never a 200 covering the frames decoded before (it was 200 with those).
+    /// </summary>
+    [VideoFact]
+    public async Task PostVideo_DecoderKilledMidRun_Returns502NotAPartial200()
+    {
+        var video = Path.Combine(_directory, "minute.mp4");
+        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", video);
+        var posting = factory.CreateClient().PostAsync("/api/emotions/video?fps=10", Upload(video));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        List<(int Pid, string Upload)> decoders;
+        // Only this process's children: other test runs on the machine may be decoding too.
+        while ((decoders = ServiceDecoders().FindAll(d => ParentOf(d.Pid) == Environment.ProcessId)).Count == 0 && !posting.IsCompleted
+            && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        await Task.Delay(500);
+        var decoder = Assert.Single(decoders);
+        Assert.True(TryRun("kill", "-KILL", decoder.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the decoder had ended before the kill");
+
+        await AssertProblemAsync(await posting, HttpStatusCode.BadGateway, "killed by signal 9");
+    }
+
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (name) state ppid ...", the name possibly holding spaces and parentheses.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// A Matroska file cut in half still plays, and still states its whole duration: 200, but the answer says the file
+    /// ended early (8 frames expected at 2 fps in 4 s, fewer analysed, complete false); it said nothing of it before.
+    /// </summary>
+    [VideoFact]
+    public async Task PostVideo_TruncatedButPlayable_Returns200SayingItIsIncomplete()
+    {
+        var whole = Path.Combine(_directory, "whole.mkv");
+        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=4", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", whole);
+        var bytes = File.ReadAllBytes(whole);
+
+        var response = await factory.CreateClient().PostAsync("/api/emotions/video?fps=2", Upload(bytes[..(bytes.Length / 2)], "video/x-matroska"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var summary = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("video");
+        Assert.Equal(8, summary.GetProperty("framesExpected").GetInt32());
+        Assert.InRange(summary.GetProperty("frames").GetInt32(), 1, 6);
+        Assert.False(summary.GetProperty("complete").GetBoolean());
     }
 
     /// <summary>ffmpeg processes reading a service upload (its temporary files are named fer-video-&lt;32 hex digits&gt;).</summary>

@@ -130,6 +130,8 @@ internal static class VideoHandlers
     {
         VideoErrorKind.NotVideo => Problems.UnsupportedMediaType(detail),
         VideoErrorKind.Unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable", detail),
+        // The decoder is a separate program the service relies on, as a gateway on its upstream: it failed, the file did not.
+        VideoErrorKind.DecoderFailed => Problems.Create(StatusCodes.Status502BadGateway, "Decoder failed", detail),
         _ => Problems.Create(StatusCodes.Status422UnprocessableEntity, "Unreadable video", detail),
     };
 
