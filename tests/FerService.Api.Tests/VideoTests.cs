@@ -96,9 +96,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [VideoFact]
     public async Task PostVideo_ClientDisconnects_FfmpegStopsAndTheUploadIsDeleted()
     {
-        var video = Path.Combine(_directory, "minute.mp4");
-        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", video);
+        var video = TestVideos.Minute(_directory);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/emotions/video?fps=10") { Content = Upload(video) };
         request.Headers.Accept.ParseAdd("application/x-ndjson");
         using var leave = new CancellationTokenSource();
@@ -213,23 +211,79 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     [VideoFact]
     public async Task PostVideo_DecoderKilledMidRun_Returns502NotAPartial200()
     {
-        var video = Path.Combine(_directory, "minute.mp4");
-        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", video);
+        var video = TestVideos.Minute(_directory);
         var posting = factory.CreateClient().PostAsync("/api/emotions/video?fps=10", Upload(video));
+        var decoder = await OwnDecoderAsync(posting);
+        await Task.Delay(500);
+        Assert.True(TryRun("kill", "-KILL", decoder.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the decoder had ended before the kill");
+
+        await AssertProblemAsync(await posting, HttpStatusCode.BadGateway, "killed by signal 9");
+    }
+
+    /// <summary>
+    /// The ffmpeg this test host started for <paramref name="posting"/> (only this process's children: other test runs on the
+    /// machine may be decoding too), once it runs.
+    /// </summary>
+    private static async Task<int> OwnDecoderAsync(Task posting)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         List<(int Pid, string Upload)> decoders;
-        // Only this process's children: other test runs on the machine may be decoding too.
         while ((decoders = ServiceDecoders().FindAll(d => ParentOf(d.Pid) == Environment.ProcessId)).Count == 0 && !posting.IsCompleted
             && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
-        await Task.Delay(500);
-        var decoder = Assert.Single(decoders);
-        Assert.True(TryRun("kill", "-KILL", decoder.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the decoder had ended before the kill");
+        return Assert.Single(decoders).Pid;
+    }
 
-        await AssertProblemAsync(await posting, HttpStatusCode.BadGateway, "killed by signal 9");
+    /// <summary>
+    /// A decoder runs under the address-space ceiling (768 MiB by default), set on it from outside without a shell or the
+    /// prlimit program, so it holds in the chiseled image too.
+    /// </summary>
+    [VideoFact]
+    public async Task PostVideo_WhileDecoding_DecoderHasTheAddressSpaceCeiling()
+    {
+        var video = TestVideos.Minute(_directory);
+        using var leave = new CancellationTokenSource();
+        var posting = factory.CreateClient().PostAsync("/api/emotions/video?fps=10", Upload(video), leave.Token);
+        var decoder = await OwnDecoderAsync(posting);
+        var limits = File.ReadAllLines($"/proc/{decoder}/limits");
+        await leave.CancelAsync();
+
+        var addressSpace = Assert.Single(limits, line => line.StartsWith("Max address space", StringComparison.Ordinal));
+        Assert.Equal(["805306368", "805306368", "bytes"], addressSpace["Max address space".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => posting);
+    }
+
+    [VideoFact]
+    public async Task PostVideo_FramesOverMaxPixels_Returns413WithTheNumbers()
+    {
+        using var small = new FerApiFactory(("Fer:Video:MaxPixelsPerFrame", "307199"));
+        var video = TestVideos.Encode(_directory, "vga.mp4", seconds: 1, (_, _) => { });
+        var response = await small.CreateClient().PostAsync("/api/emotions/video", Upload(video));
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "640×480 = 307,200 pixels; at most 307,199 are decoded");
+    }
+
+    /// <summary>One decoder and a queue of one: the first video decodes, the second waits, the third gets 503 with Retry-After.</summary>
+    [VideoFact]
+    public async Task PostVideo_DecodersBusyAndQueueFull_Returns503WithRetryAfter()
+    {
+        using var one = new FerApiFactory(("Fer:Video:MaxConcurrentDecoders", "1"), ("Fer:Video:MaxQueuedVideos", "1"));
+        var client = one.CreateClient();
+        var video = TestVideos.Minute(_directory);
+        using var leave = new CancellationTokenSource();
+        var decoding = client.PostAsync("/api/emotions/video?fps=10", Upload(video), leave.Token);
+        await OwnDecoderAsync(decoding);
+        var waiting = client.PostAsync("/api/emotions/video?fps=10", Upload(video), leave.Token);
+        await Task.Delay(1000);
+
+        var refused = await client.PostAsync("/api/emotions/video?fps=10", Upload(video));
+        Assert.False(waiting.IsCompleted, "the second video was not queued");
+        await leave.CancelAsync();
+
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        await AssertProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "decoders are busy (1 at once) and the queue is full (1 waiting)");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(decoding, waiting));
     }
 
     private static int ParentOf(int pid)
@@ -344,9 +398,7 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     public async Task PostVideo_AnalysisPastTheTimeout_Returns504()
     {
         using var shortTimeout = new FerApiFactory(("Fer:Video:Timeout", "00:00:01"));
-        var video = Path.Combine(_directory, "minute.mp4");
-        TestVideos.Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", video);
+        var video = TestVideos.Minute(_directory);
         var response = await shortTimeout.CreateClient().PostAsync("/api/emotions/video?fps=10", Upload(video));
         await AssertProblemAsync(response, HttpStatusCode.GatewayTimeout, "not analysed within 1 s");
     }

@@ -24,12 +24,16 @@ internal static class VideoHandlers
 {
     private static readonly byte[] Newline = "\n"u8.ToArray();
 
+    /// <summary>Seconds a client is asked to wait when every decoder is busy and the queue is full (a video takes seconds).</summary>
+    private const int BusyRetrySeconds = 5;
+
     internal static async Task<IResult> AnalyzeVideoAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
         [FromQuery(Name = "fps")] string? fps,
         VideoAnalyzer videos,
         VideoFiles files,
+        VideoDecoders decoders,
         ModelCard model,
         IOptions<VideoOptions> videoOptions,
         IOptions<StreamOptions> streamOptions,
@@ -80,6 +84,19 @@ internal static class VideoHandlers
                 {
                     return Problems.Result(Problems.TooLarge(
                         $"The video lasts {info.DurationSeconds:0.#} s; at most {options.MaxDuration.TotalSeconds:0.#} s are analysed."));
+                }
+                if ((long)info.Width * info.Height > options.MaxPixelsPerFrame)
+                {
+                    return Problems.Result(Problems.TooLarge(
+                        $"The video's frames are {info.Width}×{info.Height} = {(long)info.Width * info.Height:N0} pixels; at most {options.MaxPixelsPerFrame:N0} are decoded."));
+                }
+                using var slot = await decoders.EnterAsync(deadline.Token);
+                if (slot is null)
+                {
+                    context.RequestServices.GetRequiredService<LoadShedding>().Refused("every video decoder was busy and the queue full");
+                    context.Response.Headers.RetryAfter = BusyRetrySeconds.ToString(CultureInfo.InvariantCulture);
+                    return Problems.Result(Problems.Overloaded(
+                        $"All video decoders are busy ({options.DecodersAtOnce} at once) and the queue is full ({options.VideosQueued} waiting); retry after {BusyRetrySeconds} s."));
                 }
                 var timeline = new VideoTimeline(model);
                 var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);

@@ -23,12 +23,16 @@ internal sealed class FfmpegVideo
     private readonly string? _ffmpeg;
     private readonly string? _ffprobe;
 
+    private readonly long _memoryCeiling;
+
     /// <param name="ffmpeg">Program name (searched on PATH) or path.</param>
     /// <param name="ffprobe">Program name (searched on PATH) or path.</param>
-    public FfmpegVideo(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe")
+    /// <param name="memoryCeiling">Address-space ceiling of each ffmpeg and ffprobe process in bytes; 0 = none.</param>
+    public FfmpegVideo(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe", long memoryCeiling = 0)
     {
         _ffmpeg = Locate(ffmpeg);
         _ffprobe = Locate(ffprobe);
+        _memoryCeiling = memoryCeiling;
     }
 
     /// <summary>Both programs were found.</summary>
@@ -178,7 +182,7 @@ internal sealed class FfmpegVideo
         }
     }
 
-    private static Process Start(string program, IEnumerable<string> arguments)
+    private Process Start(string program, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -192,7 +196,12 @@ internal sealed class FfmpegVideo
         {
             start.ArgumentList.Add(argument);
         }
-        return Process.Start(start) ?? throw new VideoException(VideoErrorKind.Unavailable, $"{Path.GetFileName(program)} could not be started.");
+        var process = Process.Start(start) ?? throw new VideoException(VideoErrorKind.Unavailable, $"{Path.GetFileName(program)} could not be started.");
+        if (_memoryCeiling > 0)
+        {
+            MemoryCeiling.TrySet(process.Id, _memoryCeiling);
+        }
+        return process;
     }
 
     private static void Kill(Process process)
