@@ -79,6 +79,15 @@ internal static class VideoHandlers
             }
             await using (upload)
             {
+                // The probe too runs in a decoder slot: ffprobe decodes a frame to describe the stream (137 MiB for 8192×4320).
+                using var slot = await decoders.EnterAsync(deadline.Token);
+                if (slot is null)
+                {
+                    context.RequestServices.GetRequiredService<LoadShedding>().Refused("every video decoder was busy and the queue full");
+                    context.Response.Headers.RetryAfter = BusyRetrySeconds.ToString(CultureInfo.InvariantCulture);
+                    return Problems.Result(Problems.Overloaded(
+                        $"All video decoders are busy ({options.DecodersAtOnce} at once) and the queue is full ({options.VideosQueued} waiting); retry after {BusyRetrySeconds} s."));
+                }
                 var info = await videos.ProbeAsync(upload!.Path, deadline.Token);
                 if (info.DurationSeconds > options.MaxDuration.TotalSeconds)
                 {
@@ -89,14 +98,6 @@ internal static class VideoHandlers
                 {
                     return Problems.Result(Problems.TooLarge(
                         $"The video's frames are {info.Width}×{info.Height} = {(long)info.Width * info.Height:N0} pixels; at most {options.MaxPixelsPerFrame:N0} are decoded."));
-                }
-                using var slot = await decoders.EnterAsync(deadline.Token);
-                if (slot is null)
-                {
-                    context.RequestServices.GetRequiredService<LoadShedding>().Refused("every video decoder was busy and the queue full");
-                    context.Response.Headers.RetryAfter = BusyRetrySeconds.ToString(CultureInfo.InvariantCulture);
-                    return Problems.Result(Problems.Overloaded(
-                        $"All video decoders are busy ({options.DecodersAtOnce} at once) and the queue is full ({options.VideosQueued} waiting); retry after {BusyRetrySeconds} s."));
                 }
                 var timeline = new VideoTimeline(model);
                 var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);
