@@ -197,11 +197,26 @@ public sealed class VideoTests(FerApiFactory factory) : IClassFixture<FerApiFact
     {
         private const int Enospc = 28;
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Position + buffer.Length > capacity ? throw new IOException("No space left on device", Enospc) : base.WriteAsync(buffer, cancellationToken);
+        // FileStream hands a derived type's memory writes to its array overload, so both check and each calls its own base.
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Fill(buffer.Length);
+            return base.WriteAsync(buffer, cancellationToken);
+        }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Fill(count);
+            return base.WriteAsync(buffer, offset, count, cancellationToken);
+        }
+
+        private void Fill(int count)
+        {
+            if (Position + count > capacity)
+            {
+                throw new IOException("No space left on device", Enospc);
+            }
+        }
     }
 
     /// <summary>
