@@ -6,6 +6,10 @@ load URL SECONDS PHOTO_DIR VIDEO: 8 concurrent clients for SECONDS: 6 posting ph
   /api/emotions/stream. Prints {"requests", "non200", "byKind", "failures"}.
 drain URL PHOTO_DIR VIDEO CONTAINER: sends 6 photo requests (4 photos each) and 2 video uploads, checks none is
   answered yet, sends SIGTERM to CONTAINER (podman kill) and reads every answer. Prints {"inFlight", "completed"}.
+limits URL BIG HD LONG SERVICE_PID: the container's own limits (issue 39): 8 posts of BIG (a stream over the pixel
+  limit) and 8 of HD at once (BIG all 413, HD 200 or 503 with Retry-After); LONG at 10 fps with its ffmpeg (a process
+  under SERVICE_PID, seen from the host) killed mid-run (502); two 150 MiB uploads at once into the 256 MiB tmpfs (at
+  least one 503 with Retry-After, no 400 and no other 5xx). Prints {"videos", "killed", "fullDisk", "ok"}.
 """
 import base64, collections, http.client, json, os, select, socket, struct, subprocess, sys, threading, time
 import urllib.parse
@@ -185,10 +189,89 @@ def drain(url, photo_dir, video, container):
     print(json.dumps({"inFlight": in_flight, "completed": completed, "statuses": statuses}))
 
 
+def post_once(address, path, body):
+    """(status, Retry-After) of one POST; the status is the error's name when no answer came."""
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=300)
+    try:
+        try:
+            conn.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        except OSError:
+            pass  # the server answered before the body was sent: read what it said
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    except (OSError, http.client.HTTPException) as error:
+        return type(error).__name__, None
+    finally:
+        conn.close()
+
+
+def descendants_named(root, name):
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            text = open(f"/proc/{entry}/stat").read() if entry.isdigit() else ""
+        except OSError:
+            continue
+        if text:
+            parents[int(entry)] = (int(text[text.rindex(")") + 2:].split()[1]), text[text.index("(") + 1:text.rindex(")")])
+    found = []
+    for pid, (ppid, comm) in parents.items():
+        ancestor = ppid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parents.get(ancestor, (0, ""))[0]
+        if ancestor == root and comm == name:
+            found.append(pid)
+    return found
+
+
+def limits(url, big, hd, long_video, service_pid):
+    address = urllib.parse.urlsplit(url)
+    results = []
+    def run(label, path, body):
+        results.append((label,) + post_once(address, path, body))
+    bodies = {label: multipart([("video", os.path.basename(p), open(p, "rb").read(), "video/mp4")]) for label, p in
+              (("big", big), ("hd", hd), ("long", long_video))}
+    threads = [threading.Thread(target=run, args=(label, "/api/emotions/video", bodies[label])) for label in ["big", "hd"] * 8]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    videos = collections.Counter(f"{label} {status}{' Retry-After' if retry else ''}" for label, status, retry in results)
+    videos_ok = all((label == "big" and status == 413) or (label == "hd" and (status == 200 or (status == 503 and retry)))
+                    for label, status, retry in results)
+
+    killed = []
+    poster_thread = threading.Thread(target=lambda: killed.append(post_once(address, "/api/emotions/video?fps=10", bodies["long"])))
+    poster_thread.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and poster_thread.is_alive() and not descendants_named(service_pid, "ffmpeg"):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    for pid in descendants_named(service_pid, "ffmpeg"):
+        os.kill(pid, 9)
+    poster_thread.join()
+
+    huge = multipart([("video", "huge.mp4", os.urandom(150 << 20), "video/mp4")])
+    full = []
+    threads = [threading.Thread(target=lambda: full.append(post_once(address, "/api/emotions/video", huge))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    full_ok = any(status == 503 and retry for status, retry in full) and all(
+        status in (415, 422) or (status == 503 and retry) for status, retry in full)
+    ok = videos_ok and killed[0][0] == 502 and full_ok
+    print(json.dumps({"videos": dict(videos), "killed": killed[0][0], "fullDisk": [f"{s}{' Retry-After' if r else ''}" for s, r in full],
+                      "ok": ok}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "load":
         load(sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5])
     elif sys.argv[1] == "drain":
         drain(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif sys.argv[1] == "limits":
+        limits(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
     else:
         sys.exit(__doc__)

@@ -2,7 +2,7 @@
 # The container for real (issue 38): builds the project's Dockerfile with podman on local stand-ins for its base
 # images (no image registry is reachable from CI), runs the image as docker-compose.yml does, and checks: ready, one
 # real photo, 60 s of mixed load at concurrency 8 under the 1 GiB limit, requests in flight completing after SIGTERM,
-# and the Kubernetes manifests under `podman kube play`. The last line of stdout is one JSON object; exit 0 only when
+# the container's own limits in a second run (issue 39: large videos, a killed decoder, a full /tmp), and the Kubernetes manifests under `podman kube play`. The last line of stdout is one JSON object; exit 0 only when
 # every check holds. Runs as root on Debian (CI's machines), installs what it needs, and keeps the stand-in bases in
 # podman's storage between runs. Usage: scripts/container-smoke.sh [load seconds, default 60]
 set -euo pipefail
@@ -219,6 +219,13 @@ PY
   first_photo="$(find "$work/photos" -name '*.jpg' | sort | head -1)"
   ffmpeg -loglevel fatal -loop 1 -i "$first_photo" -t 6 -r 10 -vf 'scale=640:-2,format=yuv420p' -c:v libx264 \
     "$work/video.mp4"
+  # The container's own limits (issue 39): a stream over the pixel limit, a 1080p one, and a minute to kill mid-run.
+  local clip name_ size seconds rate
+  for clip in big:8192x4320:1:10 hd:1920x1080:6:25 long:640x480:60:10; do
+    IFS=: read -r name_ size seconds rate <<<"$clip"
+    ffmpeg -loglevel fatal -f lavfi -i "testsrc2=size=$size:rate=$rate:duration=$seconds" -c:v libx264 -preset ultrafast \
+      -pix_fmt yuv420p "$work/$name_.mp4"
+  done
 }
 
 # --- Kubernetes -----------------------------------------------------------------------------------------------------
@@ -337,21 +344,35 @@ podman rm "$name" >/dev/null
 # Nothing logged at warning level or above, ONNX Runtime's own lines included (its telemetry once warned here).
 if grep -E '^\[[0-9:]+ (WRN|ERR|FTL)\]|\[[WEF]:onnxruntime' "$work/service.log" >&2; then fail "warnings in the service's log"; fi
 
+log "the container's own limits: 8 + 8 large videos, a decoder killed, /tmp full"
+podman run -d --name "$name" --ulimit host --no-healthcheck "${run_args[@]}" "$image" >/dev/null
+ready_limits="$(wait_ready "$url" 120)"
+[ "$ready_limits" = 200 ] || { podman logs "$name" 2>&1 | tail -30 >&2; fail "/health/ready answered $ready_limits (second run)"; }
+limits_pid="$(pid_of "$name")"
+python3 scripts/container-load.py limits "$url" "$work/big.mp4" "$work/hd.mp4" "$work/long.mp4" "$limits_pid" >"$work/limits.json"
+cat "$work/limits.json" >&2
+[ "$(podman inspect --format '{{.State.Running}} {{.State.OOMKilled}}' "$name")" = "true false" ] \
+  || fail "the container died under large videos"
+limits_peak_mib="$(python3 -c 'import sys; print(round(int(sys.argv[1]) / 1048576, 1))' \
+  "$(cgroup_value "$limits_pid" memory.max_usage_in_bytes memory.peak)")"
+podman rm -f -t 5 "$name" >/dev/null
+
 log "Kubernetes manifests"
 kube_on_paper "$user"
 kube="$(kube_play)"
 
 python3 - "$image_id" "$user" "$read_only" "$ready" "$faces" "$work/load.json" "$peak_mib" "$mem_limit_mib" \
-  "$work/drain.json" "$kube" <<'PY'
+  "$work/drain.json" "$kube" "$work/limits.json" "$limits_peak_mib" <<'PY'
 import json, sys
-image, user, read_only, ready, faces, load, peak, limit, drain, kube = sys.argv[1:]
-load, drain = json.load(open(load)), json.load(open(drain))
+image, user, read_only, ready, faces, load, peak, limit, drain, kube, limits, limits_peak = sys.argv[1:]
+load, drain, limits = json.load(open(load)), json.load(open(drain)), json.load(open(limits))
 result = {"image": image, "user": int(user), "readOnly": read_only == "true", "ready": int(ready), "faces": int(faces),
           "load": {"requests": load["requests"], "non200": load["non200"], "peakMiB": float(peak), "memLimitMiB": int(limit)},
-          "drain": {"inFlight": drain["inFlight"], "completed": drain["completed"]}, "kube": kube}
+          "drain": {"inFlight": drain["inFlight"], "completed": drain["completed"]}, "kube": kube,
+          "limits": dict(limits, peakMiB=float(limits_peak))}
 ok = (result["user"] != 0 and result["readOnly"] and result["ready"] == 200 and result["faces"] >= 1
       and load["requests"] > 0 and load["non200"] == 0 and float(peak) < int(limit) == 1024
-      and 0 < drain["inFlight"] == drain["completed"] and kube == "ready")
+      and 0 < drain["inFlight"] == drain["completed"] and kube == "ready" and limits["ok"] and float(limits_peak) < int(limit))
 print(json.dumps(result))
 sys.exit(0 if ok else 1)
 PY

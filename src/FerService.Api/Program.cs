@@ -27,22 +27,22 @@ builder.AddFerVideo();
 
 var app = builder.Build();
 
-app.UseFerProxy();
-app.UseFerResponseHeaders();
-app.UseFerRequestId();
-app.UseFerApi();
-app.UseFerCors();
-app.UseFerAccess();
-app.UseFerUploads();
-app.UseFerBackpressure();
-app.MapEmotionEndpoints();
-app.MapStreamEndpoints();
-app.MapVideoEndpoints();
-app.MapHealthEndpoints();
-app.MapFerMetrics();
-
-await app.RunAsync();
-return 0;
+return await app.RunFerAsync(static app =>
+{
+    app.UseFerProxy();
+    app.UseFerResponseHeaders();
+    app.UseFerRequestId();
+    app.UseFerApi();
+    app.UseFerCors();
+    app.UseFerAccess();
+    app.UseFerUploads();
+    app.UseFerBackpressure();
+    app.MapEmotionEndpoints();
+    app.MapStreamEndpoints();
+    app.MapVideoEndpoints();
+    app.MapHealthEndpoints();
+    app.MapFerMetrics();
+});
 
 /// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -32,12 +32,7 @@ public sealed class StartupTests : IDisposable
     [Fact]
     public void Start_ModelNotMatchingCardSha256_Refused()
     {
-        File.Copy(TestPaths.ClassifierManifest, Path.Combine(_directory, "emotion-fer2013.json"));
-        var model = File.ReadAllBytes(Path.Combine(TestPaths.Models, "emotion-fer2013.onnx"));
-        model[^1] ^= 0xFF;
-        File.WriteAllBytes(Path.Combine(_directory, "emotion-fer2013.onnx"), model);
-
-        var error = StartFails(("Fer:Models:ClassifierManifest", Path.Combine(_directory, "emotion-fer2013.json")));
+        var error = StartFails(("Fer:Models:ClassifierManifest", CorruptClassifier()));
         Assert.Contains("sha256", AllMessages(error), StringComparison.Ordinal);
     }
 
@@ -82,6 +77,37 @@ public sealed class StartupTests : IDisposable
 
         Assert.NotEqual(0, service.Process.ExitCode);
         Assert.Contains("CUDA was required", service.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The service process with a classifier whose bytes do not match its card: it was an unhandled exception (exit code
+    /// 134 and a stack trace); an operator gets one fatal log line saying why and exit code 1.
+    /// </summary>
+    [Fact]
+    public async Task Start_CorruptClassifierInTheServiceProcess_OneFatalLineAndExitCode1()
+    {
+        var card = CorruptClassifier();
+        using var service = ShutdownTests.StartService(new(), $"--Fer:Models:ClassifierManifest={card}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await service.Process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, service.Process.ExitCode);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var fatal = Assert.Single(lines, line => line.Contains(" FTL]", StringComparison.Ordinal));
+        Assert.Contains("sha256", fatal, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+        Assert.DoesNotContain("Unhandled exception", service.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A copy of the float32 classifier and its card in this test's folder, the model's last byte flipped; the card's path.</summary>
+    private string CorruptClassifier()
+    {
+        var card = Path.Combine(_directory, "emotion-fer2013.json");
+        File.Copy(TestPaths.ClassifierManifest, card);
+        var model = File.ReadAllBytes(Path.Combine(TestPaths.Models, "emotion-fer2013.onnx"));
+        model[^1] ^= 0xFF;
+        File.WriteAllBytes(Path.Combine(_directory, "emotion-fer2013.onnx"), model);
+        return card;
     }
 
     [Fact]

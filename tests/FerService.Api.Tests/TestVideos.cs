@@ -51,6 +51,15 @@ internal static class TestVideos
         return path;
     }
 
+    /// <summary>A minute of ffmpeg's test pattern at 640×480, 10 frames per second: decoding it at 10 fps takes far longer than a test waits.</summary>
+    public static string Minute(string directory)
+    {
+        var video = Path.Combine(directory, "minute.mp4");
+        Run("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", video);
+        return video;
+    }
+
     /// <summary>Runs ffmpeg with <paramref name="arguments"/> and fails the test when it fails.</summary>
     public static void Run(params string[] arguments)
     {

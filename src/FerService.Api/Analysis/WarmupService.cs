@@ -18,8 +18,20 @@ internal sealed partial class WarmupService(EmotionPipeline pipeline, ReadinessS
         await Task.Yield();
         var started = TimeProvider.System.GetTimestamp();
         var sample = WarmupImage();
-        await pipeline.AnalyzeAsync(sample, new AnalysisRequest(true, new DetectionRequest(0.5f, 1, 0)), stoppingToken).ConfigureAwait(false);
-        await pipeline.AnalyzeAsync(sample, new AnalysisRequest(false, new DetectionRequest(0.5f, 1, 0)), stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await pipeline.AnalyzeAsync(sample, new AnalysisRequest(true, new DetectionRequest(0.5f, 1, 0)), stoppingToken).ConfigureAwait(false);
+            await pipeline.AnalyzeAsync(sample, new AnalysisRequest(false, new DetectionRequest(0.5f, 1, 0)), stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A model that loads but cannot run (an unexpected output shape): the same single fatal line and exit code 1
+            // as a start-up failure (StartupExtensions), not a background-service error with its stack trace.
+            LogWarmupFailed(logger, e.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+            return;
+        }
         readiness.MarkReady();
         var elapsed = TimeProvider.System.GetElapsedTime(started);
         LogReady(logger, elapsed.TotalMilliseconds);
@@ -32,6 +44,9 @@ internal sealed partial class WarmupService(EmotionPipeline pipeline, ReadinessS
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Warm-up failed, exiting with code 1: {Reason}")]
+    private static partial void LogWarmupFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Models loaded and warmed up in {ElapsedMs:F0} ms; ready")]
     private static partial void LogReady(ILogger logger, double elapsedMs);

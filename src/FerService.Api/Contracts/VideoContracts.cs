@@ -6,8 +6,12 @@ namespace FerService.Api.Contracts;
 /// <summary>Result of <c>POST /api/emotions/video</c>: the video, then one timeline per face track.</summary>
 public sealed record VideoResponse(ModelSummary Model, VideoSummary Video, IReadOnlyList<VideoTrack> Tracks, double TotalMs);
 
-/// <summary>The video as ffprobe states it and how it was sampled.</summary>
-public sealed record VideoSummary(string Container, string Codec, int Width, int Height, double DurationSeconds, double SampledFps, int Frames);
+/// <summary>
+/// The video as ffprobe states it and how it was sampled: <c>frames</c> analysed of the <c>framesExpected</c> its stated
+/// duration holds at that rate; <c>complete</c> is false when the file ended early (more than one frame short).
+/// </summary>
+public sealed record VideoSummary(string Container, string Codec, int Width, int Height, double DurationSeconds, double SampledFps, int Frames,
+    int FramesExpected, bool Complete);
 
 /// <summary>
 /// One face followed through the video: when it was seen, each sample (smoothed probabilities, as on the stream), the share

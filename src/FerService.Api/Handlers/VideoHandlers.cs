@@ -24,11 +24,16 @@ internal static class VideoHandlers
 {
     private static readonly byte[] Newline = "\n"u8.ToArray();
 
+    /// <summary>Seconds a client is asked to wait when every decoder is busy and the queue is full (a video takes seconds).</summary>
+    private const int BusyRetrySeconds = 5;
+
     internal static async Task<IResult> AnalyzeVideoAsync(
         HttpContext context,
         [AsParameters] EmotionQuery query,
         [FromQuery(Name = "fps")] string? fps,
         VideoAnalyzer videos,
+        VideoFiles files,
+        VideoDecoders decoders,
         ModelCard model,
         IOptions<VideoOptions> videoOptions,
         IOptions<StreamOptions> streamOptions,
@@ -67,18 +72,32 @@ internal static class VideoHandlers
         var responseStarted = false;
         try
         {
-            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, options.MaxBytes, options.Timeout, deadline.Token);
+            var (upload, uploadError) = await VideoUpload.ReceiveAsync(context.Request, files, options.MaxBytes, options.Timeout, deadline.Token);
             if (uploadError is not null)
             {
                 return Problems.Result(uploadError);
             }
             await using (upload)
             {
+                // The probe too runs in a decoder slot: ffprobe decodes a frame to describe the stream (137 MiB for 8192×4320).
+                using var slot = await decoders.EnterAsync(deadline.Token);
+                if (slot is null)
+                {
+                    context.RequestServices.GetRequiredService<LoadShedding>().Refused("every video decoder was busy and the queue full");
+                    context.Response.Headers.RetryAfter = BusyRetrySeconds.ToString(CultureInfo.InvariantCulture);
+                    return Problems.Result(Problems.Overloaded(
+                        $"All video decoders are busy ({options.DecodersAtOnce} at once) and the queue is full ({options.VideosQueued} waiting); retry after {BusyRetrySeconds} s."));
+                }
                 var info = await videos.ProbeAsync(upload!.Path, deadline.Token);
                 if (info.DurationSeconds > options.MaxDuration.TotalSeconds)
                 {
                     return Problems.Result(Problems.TooLarge(
                         $"The video lasts {info.DurationSeconds:0.#} s; at most {options.MaxDuration.TotalSeconds:0.#} s are analysed."));
+                }
+                if ((long)info.Width * info.Height > options.MaxPixelsPerFrame)
+                {
+                    return Problems.Result(Problems.TooLarge(
+                        $"The video's frames are {info.Width}×{info.Height} = {(long)info.Width * info.Height:N0} pixels; at most {options.MaxPixelsPerFrame:N0} are decoded."));
                 }
                 var timeline = new VideoTimeline(model);
                 var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);
@@ -129,6 +148,8 @@ internal static class VideoHandlers
     {
         VideoErrorKind.NotVideo => Problems.UnsupportedMediaType(detail),
         VideoErrorKind.Unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Video unavailable", detail),
+        // The decoder is a separate program the service relies on, as a gateway on its upstream: it failed, the file did not.
+        VideoErrorKind.DecoderFailed => Problems.Create(StatusCodes.Status502BadGateway, "Decoder failed", detail),
         _ => Problems.Create(StatusCodes.Status422UnprocessableEntity, "Unreadable video", detail),
     };
 

@@ -53,8 +53,11 @@ internal sealed class VideoTimeline(ModelCard model)
             }
             tracks.Add(new VideoTrack(id, samples[0].Sample.Seconds, samples[^1].Sample.Seconds, samples.ConvertAll(s => s.Sample), share, mean));
         }
+        // Frame k shows time k / fps, so a whole video holds ceil(duration × fps); one short is rounding at the last frame.
+        var expected = (int)Math.Ceiling(Math.Round(info.DurationSeconds * fps, 6));
         return new VideoResponse(new ModelSummary(model.Name, model.Version, labels),
-            new VideoSummary(info.Container, info.Codec, info.Width, info.Height, Math.Round(info.DurationSeconds, 3), fps, _frames),
+            new VideoSummary(info.Container, info.Codec, info.Width, info.Height, Math.Round(info.DurationSeconds, 3), fps, _frames, expected,
+                _frames >= expected - 1),
             tracks, Math.Round(totalMs, 1));
     }
 }

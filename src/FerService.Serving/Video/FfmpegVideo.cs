@@ -17,15 +17,22 @@ internal sealed class FfmpegVideo
     /// <summary>Largest frame accepted from the pipe (a 4096×4096 BMP is 48 MiB; frames are scaled far below that).</summary>
     private const int MaxFrameBytes = 64 * 1024 * 1024;
 
+    /// <summary>.NET reports a process ended by signal n as exit code 128 + n (ffmpeg itself exits 255 when it is signalled).</summary>
+    private const int SignalExitBase = 128;
+
     private readonly string? _ffmpeg;
     private readonly string? _ffprobe;
 
+    private readonly long _memoryCeiling;
+
     /// <param name="ffmpeg">Program name (searched on PATH) or path.</param>
     /// <param name="ffprobe">Program name (searched on PATH) or path.</param>
-    public FfmpegVideo(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe")
+    /// <param name="memoryCeiling">Address-space ceiling of each ffmpeg and ffprobe process in bytes; 0 = none.</param>
+    public FfmpegVideo(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe", long memoryCeiling = 0)
     {
         _ffmpeg = Locate(ffmpeg);
         _ffprobe = Locate(ffprobe);
+        _memoryCeiling = memoryCeiling;
     }
 
     /// <summary>Both programs were found.</summary>
@@ -87,7 +94,7 @@ internal sealed class FfmpegVideo
     /// Frames sampled at <paramref name="fps"/> (frame k shows time k / fps), scaled so neither side exceeds
     /// <paramref name="maxSide"/>, each a complete BMP file.
     /// </summary>
-    /// <exception cref="VideoException">No ffmpeg (Unavailable), or it failed before the first frame (Corrupt).</exception>
+    /// <exception cref="VideoException">No ffmpeg (Unavailable), it failed before the first frame (Corrupt), or it died (DecoderFailed).</exception>
     public async IAsyncEnumerable<byte[]> FramesAsync(string path, double fps, int maxSide, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var ffmpeg = _ffmpeg ?? throw Unavailable();
@@ -100,6 +107,7 @@ internal sealed class FfmpegVideo
         var output = process.StandardOutput.BaseStream;
         var header = new byte[14];
         var frames = 0;
+        var ended = false;
         try
         {
             while (await ReadFrameAsync(output, header, cancellationToken).ConfigureAwait(false) is { } frame)
@@ -107,17 +115,40 @@ internal sealed class FfmpegVideo
                 frames++;
                 yield return frame;
             }
+            ended = true;
         }
         finally
         {
-            Kill(process);
+            // The caller stopped early: nothing will read the pipe again. At the pipe's end ffmpeg is left to exit by itself,
+            // so its exit status says whether it finished or died.
+            if (!ended)
+            {
+                Kill(process);
+            }
         }
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        if (frames == 0)
+        if (process.ExitCode != 0 || frames == 0)
         {
-            throw new VideoException(VideoErrorKind.Corrupt, $"No frame could be decoded: {Tail(await errors.ConfigureAwait(false), path)}");
+            throw Failure(process.ExitCode, frames, Tail(await errors.ConfigureAwait(false), path));
         }
+    }
+
+    /// <summary>
+    /// Why the decoder stopped without finishing. A file it could not read at all is the client's (Corrupt); a decoder killed
+    /// by a signal (the memory ceiling, the kernel's out-of-memory killer, an operator), one that ran out of memory, or one
+    /// that failed after it had decoded frames is the server's (DecoderFailed): its answer would cover part of the video.
+    /// </summary>
+    private static VideoException Failure(int exitCode, int frames, string lastLine)
+    {
+        var outOfMemory = lastLine.Contains("Cannot allocate memory", StringComparison.OrdinalIgnoreCase);
+        if (exitCode > SignalExitBase || outOfMemory || (exitCode != 0 && frames > 0))
+        {
+            var how = exitCode > SignalExitBase && exitCode <= SignalExitBase + 64 ? $"was killed by signal {exitCode - SignalExitBase}"
+                : outOfMemory ? "ran out of memory" : $"exited with code {exitCode}";
+            return new VideoException(VideoErrorKind.DecoderFailed, $"The decoder (ffmpeg) {how} after {frames} frames: {lastLine}");
+        }
+        return new VideoException(VideoErrorKind.Corrupt, $"No frame could be decoded: {lastLine}");
     }
 
     /// <summary>The next BMP frame on the pipe; null at its end (a partial frame also ends it: ffmpeg stopped).</summary>
@@ -151,7 +182,7 @@ internal sealed class FfmpegVideo
         }
     }
 
-    private static Process Start(string program, IEnumerable<string> arguments)
+    private Process Start(string program, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -165,7 +196,12 @@ internal sealed class FfmpegVideo
         {
             start.ArgumentList.Add(argument);
         }
-        return Process.Start(start) ?? throw new VideoException(VideoErrorKind.Unavailable, $"{Path.GetFileName(program)} could not be started.");
+        var process = Process.Start(start) ?? throw new VideoException(VideoErrorKind.Unavailable, $"{Path.GetFileName(program)} could not be started.");
+        if (_memoryCeiling > 0)
+        {
+            MemoryCeiling.TrySet(process.Id, _memoryCeiling);
+        }
+        return process;
     }
 
     private static void Kill(Process process)

@@ -19,8 +19,9 @@ public sealed class VideoAnalyzer
     /// <param name="pipeline">Analyses each sampled frame.</param>
     /// <param name="ffmpegPath">Program name (searched on PATH) or path; located once, here.</param>
     /// <param name="ffprobePath">Program name (searched on PATH) or path; located once, here.</param>
-    public VideoAnalyzer(EmotionPipeline pipeline, string ffmpegPath = "ffmpeg", string ffprobePath = "ffprobe")
-        : this(new FfmpegVideo(ffmpegPath, ffprobePath), pipeline)
+    /// <param name="decoderMemoryCeiling">Address-space ceiling of each decoder process in bytes (Linux); 0 = none.</param>
+    public VideoAnalyzer(EmotionPipeline pipeline, string ffmpegPath = "ffmpeg", string ffprobePath = "ffprobe", long decoderMemoryCeiling = 0)
+        : this(new FfmpegVideo(ffmpegPath, ffprobePath, decoderMemoryCeiling), pipeline)
     {
     }
 

@@ -9,4 +9,6 @@ public enum VideoErrorKind
     Corrupt,
     /// <summary>No ffmpeg/ffprobe on this host (503).</summary>
     Unavailable,
+    /// <summary>The decoder died (a signal, out of memory, a failure after some frames): the server's fault, not the file's (502).</summary>
+    DecoderFailed,
 }
