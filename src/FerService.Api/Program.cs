@@ -1,7 +1,8 @@
-using FerService.Api.Endpoints;
-using FerService.Api.Streaming;
-using FerService.Api.Hosting;
 using FerService.Api.Analysis;
+using FerService.Api.Emotions;
+using FerService.Api.Health;
+using FerService.Api.Hosting;
+using FerService.Api.Streaming;
 using FerService.Api.Uploads;
 using FerService.Api.Video;
 
@@ -17,6 +18,7 @@ builder.AddFerProxy();
 builder.AddFerCors();
 builder.AddFerResponseHeaders();
 builder.AddFerAnalysis();
+builder.AddFerEmotions();
 builder.AddFerHealth();
 builder.AddFerTelemetry();
 builder.AddFerBackpressure();
@@ -37,9 +39,11 @@ return await app.RunFerAsync(static app =>
     app.UseFerAccess();
     app.UseFerUploads();
     app.UseFerBackpressure();
-    app.MapEmotionEndpoints();
-    app.MapStreamEndpoints();
-    app.MapVideoEndpoints();
+    app.UseFerStream();
+    app.MapFerApi()
+        .MapEmotionEndpoints()
+        .MapStreamEndpoints()
+        .MapVideoEndpoints();
     app.MapHealthEndpoints();
     app.MapFerMetrics();
 });

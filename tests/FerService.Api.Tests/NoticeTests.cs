@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FerService.Tests.Shared;
+using FerService.Api.Tests.Hosting;
 
 namespace FerService.Api.Tests;
 

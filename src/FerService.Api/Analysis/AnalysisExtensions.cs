@@ -1,3 +1,5 @@
+using FerService.Api.Health;
+using FerService.Api.Emotions;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
 using FerService.Inference.Onnx;
@@ -9,7 +11,7 @@ namespace FerService.Api.Analysis;
 
 public static class AnalysisExtensions
 {
-    /// <summary>The pipeline (its options bound to configuration and validated at start-up), limits, annotation and warm-up.</summary>
+    /// <summary>The pipeline, its options bound to configuration and validated at start-up, and the image limits.</summary>
     public static IHostApplicationBuilder AddFerAnalysis(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -25,10 +27,6 @@ public static class AnalysisExtensions
         services.AddOptions<BatchingOptions>().BindConfiguration(BatchingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FerModelOptions>().BindConfiguration(FerModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AnnotationOptions>().BindConfiguration(AnnotationOptions.Section);
-        services.AddSingleton(sp => new FaceAnnotator(sp.GetRequiredService<IOptions<AnnotationOptions>>().Value.FontPath));
-        services.AddSingleton<ReadinessState>();
-        services.AddHostedService<WarmupService>();
         return builder;
     }
 }

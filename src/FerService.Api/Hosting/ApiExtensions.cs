@@ -55,6 +55,13 @@ public static class ApiExtensions
         _ => LogEventLevel.Information,
     };
 
+    /// <summary>
+    /// The <c>/api</c> route group every feature maps its endpoints into, with what they share declared once: the OpenAPI
+    /// tag and access control (API keys, per-client rate limit). Each feature adds its own conventions on a group inside it.
+    /// </summary>
+    public static RouteGroupBuilder MapFerApi(this IEndpointRouteBuilder app) =>
+        app.MapGroup("/api").WithTags("Emotions").WithAccessControl();
+
     public static WebApplication UseFerApi(this WebApplication app)
     {
         app.UseExceptionHandler();

@@ -1,7 +1,7 @@
+using FerService.Api.Emotions;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using FerService.Api.Analysis;
-using FerService.Api.Endpoints;
 using FerService.Inference.Detection;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;

@@ -1,6 +1,6 @@
+using FerService.Api.Emotions;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FerService.Api.Contracts;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 

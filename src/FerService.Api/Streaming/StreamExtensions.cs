@@ -27,4 +27,11 @@ public static class StreamExtensions
         });
         return builder;
     }
+
+    /// <summary>WebSocket upgrades for the stream endpoint (<c>MapStreamEndpoints</c>).</summary>
+    public static WebApplication UseFerStream(this WebApplication app)
+    {
+        app.UseWebSockets();
+        return app;
+    }
 }

@@ -1,5 +1,5 @@
+using FerService.Api.Emotions;
 using System.Text.Json;
-using FerService.Api.Contracts;
 using FerService.Api.Errors;
 using FerService.Api.Analysis;
 using Microsoft.AspNetCore.Mvc;

@@ -1,4 +1,5 @@
-using FerService.Api.Contracts;
+using FerService.Api.Emotions;
+using FerService.Api.Streaming;
 using FerService.Inference;
 using FerService.Serving.Video;
 
