@@ -98,14 +98,8 @@ public sealed class EmotionAnalyzer : IDisposable
                 Softmax.Compute(logits.AsSpan((i * views + 1) * classes, classes), mirrored, _classifier.Manifest.Temperature);
                 ModelCard.AverageWithMirror(probabilities, mirrored);
             }
-            var label = Model.Label(probabilities);
-            var named = new Dictionary<string, float>(classes);
-            for (var c = 0; c < classes; c++)
-            {
-                named[labels[c]] = probabilities[c];
-            }
             var face = faces[i];
-            results[i] = new FaceEmotion(face.Box, face.Score, face.Landmarks, label.Emotion, label.Confidence, label.Uncertain, named);
+            results[i] = Model.Face(face.Box, face.Score, face.Landmarks, probabilities);
         }
         return new EmotionAnalysis(prepared.Width, prepared.Height, results);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FerService.Inference.Classification;
+using FerService.Inference.Detection;
 
 namespace FerService.Inference;
 
@@ -44,6 +45,18 @@ public sealed class ModelCard
     {
         var top = Classification.Softmax.ArgMax(probabilities);
         return new EmotionLabel(top, Labels[top], probabilities[top], IsUncertain(probabilities));
+    }
+
+    /// <summary>A face with its class probabilities (calibrated, in label order) read as <see cref="Label"/> reads them.</summary>
+    public FaceEmotion Face(BoxF box, float score, FaceLandmarks? landmarks, float[] probabilities)
+    {
+        var label = Label(probabilities);
+        var named = new Dictionary<string, float>(Labels.Count);
+        for (var c = 0; c < Labels.Count; c++)
+        {
+            named[Labels[c]] = probabilities[c];
+        }
+        return new FaceEmotion(box, score, landmarks, label.Emotion, label.Confidence, label.Uncertain, named) { ClassProbabilities = probabilities };
     }
 
     /// <summary>

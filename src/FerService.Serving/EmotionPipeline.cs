@@ -34,7 +34,7 @@ public sealed class EmotionPipeline
         _metrics = metrics;
     }
 
-    /// <summary>The classifier's card: the labels of <see cref="FaceResult.Probabilities"/>, the uncertainty threshold, the whole card.</summary>
+    /// <summary>The classifier's card: the labels of <see cref="FaceEmotion.ClassProbabilities"/>, the uncertainty threshold, the whole card.</summary>
     public ModelCard Model { get; }
 
     /// <summary>"CPU" or "CUDA": the ONNX Runtime execution provider the models run on.</summary>
@@ -79,7 +79,7 @@ public sealed class EmotionPipeline
                 }
             }
             var probabilities = await Task.WhenAll(pending).ConfigureAwait(false);
-            var results = new FaceResult[crops.Count];
+            var results = new FaceEmotion[crops.Count];
             for (var i = 0; i < crops.Count; i++)
             {
                 var face = probabilities[i * views];
@@ -87,7 +87,7 @@ public sealed class EmotionPipeline
                 {
                     ModelCard.AverageWithMirror(face, probabilities[i * views + 1]);
                 }
-                results[i] = new FaceResult(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
+                results[i] = Model.Face(crops[i].Box, crops[i].Score, crops[i].Landmarks, face);
             }
             var classifyMs = Stopwatch.GetElapsedTime(classifyStarted).TotalMilliseconds;
             if (_metrics is not null)

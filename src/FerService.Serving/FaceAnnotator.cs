@@ -21,7 +21,7 @@ public sealed class FaceAnnotator : IDisposable
     public FaceAnnotator(string? fontPath) =>
         _typeface = !string.IsNullOrEmpty(fontPath) && File.Exists(fontPath) ? SKTypeface.FromFile(fontPath) : null;
 
-    internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceResult> faces, ModelCard model, SKEncodedImageFormat format, int quality = 90)
+    internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceEmotion> faces, ModelCard model, SKEncodedImageFormat format, int quality = 90)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var surface = SKSurface.Create(info with { AlphaType = SKAlphaType.Premul });
@@ -37,7 +37,7 @@ public sealed class FaceAnnotator : IDisposable
         for (var i = 0; i < faces.Count; i++)
         {
             var face = faces[i];
-            var label = model.Label(face.Probabilities);
+            var label = model.Label(face.ClassProbabilities.Span);
             var colour = Colours[label.Index % Colours.Length];
             var box = SKRect.Create(face.Box.X, face.Box.Y, face.Box.Width, face.Box.Height);
             stroke.Color = colour;

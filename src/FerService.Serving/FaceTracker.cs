@@ -1,3 +1,4 @@
+using FerService.Inference;
 using FerService.Inference.Detection;
 
 namespace FerService.Serving;
@@ -12,7 +13,7 @@ public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
     private List<(int Track, BoxF Box, float[] Smoothed)> _previous = [];
     private int _nextTrack = 1;
 
-    public IReadOnlyList<TrackedFace> Update(IReadOnlyList<FaceResult> faces)
+    public IReadOnlyList<TrackedFace> Update(IReadOnlyList<FaceEmotion> faces)
     {
         var pairs = new List<(float Iou, int Face, int Previous)>();
         for (var f = 0; f < faces.Count; f++)
@@ -43,7 +44,7 @@ public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
         var current = new List<(int, BoxF, float[])>(faces.Count);
         for (var f = 0; f < faces.Count; f++)
         {
-            var probabilities = faces[f].Probabilities;
+            var probabilities = faces[f].ClassProbabilities.Span;
             int track;
             float[] smoothed;
             if (match[f] >= 0)
@@ -59,7 +60,7 @@ public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
             else
             {
                 track = _nextTrack++;
-                smoothed = (float[])probabilities.Clone();
+                smoothed = probabilities.ToArray();
             }
             tracked[f] = new TrackedFace(track, faces[f], smoothed);
             current.Add((track, faces[f].Box, smoothed));

@@ -8,26 +8,25 @@ namespace FerService.Api.Emotions;
 /// <summary>The pipeline's results as the HTTP contract's records: rounded for the wire, labels from the model card.</summary>
 internal static class ContractMapping
 {
-    internal static FaceDto[] ToDtos(IReadOnlyList<FaceResult> faces, ModelCard model)
+    internal static FaceDto[] ToDtos(IReadOnlyList<FaceEmotion> faces, ModelCard model)
     {
         var labels = model.Labels;
         var dtos = new FaceDto[faces.Count];
         for (var f = 0; f < faces.Count; f++)
         {
             var face = faces[f];
-            var label = model.Label(face.Probabilities);
             var emotions = new Dictionary<string, float>(labels.Count);
-            for (var c = 0; c < labels.Count; c++)
+            foreach (var name in labels)
             {
-                emotions[labels[c]] = MathF.Round(face.Probabilities[c], 4);
+                emotions[name] = MathF.Round(face.Probabilities[name], 4);
             }
             dtos[f] = new FaceDto(
                 new BoxDto(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
                 MathF.Round(face.Score, 4),
                 face.Landmarks is { } l ? new LandmarksDto(Point(l.RightEye), Point(l.LeftEye), Point(l.Nose), Point(l.Mouth), Point(l.RightMouth), Point(l.LeftMouth)) : null,
                 emotions,
-                label.Emotion,
-                label.Uncertain);
+                face.Emotion,
+                face.Uncertain);
         }
         return dtos;
     }
@@ -48,7 +47,7 @@ internal static class ContractMapping
         for (var i = 0; i < tracked.Count; i++)
         {
             var (track, face, smoothed) = tracked[i];
-            var dto = ToDtos([face with { Probabilities = smoothed }], model)[0];
+            var dto = ToDtos([model.Face(face.Box, face.Score, face.Landmarks, smoothed)], model)[0];
             faces[i] = new StreamFace(track, dto.Box, dto.Score, dto.Landmarks, dto.Emotions, dto.DominantEmotion, dto.Uncertain);
         }
         return faces;

@@ -8,7 +8,7 @@ namespace FerService.Api.Video;
 /// <summary>Gathers a video's analysed frames into one timeline per track and the summary of each.</summary>
 internal sealed class VideoTimeline(ModelCard model)
 {
-    private readonly Dictionary<int, List<(VideoSample Sample, float[] Raw)>> _tracks = [];
+    private readonly Dictionary<int, List<(VideoSample Sample, ReadOnlyMemory<float> Raw)>> _tracks = [];
     private int _frames;
 
     public void Add(VideoFrame frame, IReadOnlyList<StreamFace> faces)
@@ -22,7 +22,7 @@ internal sealed class VideoTimeline(ModelCard model)
                 _tracks[face.Track] = samples = [];
             }
             samples.Add((new VideoSample(Math.Round(frame.Seconds, 3), face.Box, face.Emotions, face.DominantEmotion, face.Uncertain),
-                frame.Faces[i].Face.Probabilities));
+                frame.Faces[i].Face.ClassProbabilities));
         }
     }
 
@@ -44,7 +44,7 @@ internal sealed class VideoTimeline(ModelCard model)
                 share[sample.DominantEmotion]++;
                 for (var c = 0; c < sums.Length; c++)
                 {
-                    sums[c] += raw[c];
+                    sums[c] += raw.Span[c];
                 }
             }
             for (var c = 0; c < labels.Count; c++)

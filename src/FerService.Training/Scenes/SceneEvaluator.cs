@@ -94,7 +94,7 @@ internal sealed class SceneEvaluator(TextWriter output)
                 {
                     matched[best] = true;
                     foundAt05 += bestIou >= 0.5 ? 1 : 0;
-                    sceneLabels.Add(Softmax.ArgMax(faces[best].Probabilities));
+                    sceneLabels.Add(Softmax.ArgMax(faces[best].ClassProbabilities.Span));
                     var box = faces[best].Box;
                     sideRatios.Add(Math.Sqrt(box.Width * box.Height) / truth.Width);
                     offsetsX.Add((box.CenterX - truth.CenterX) / truth.Width);
@@ -147,7 +147,7 @@ internal sealed class SceneEvaluator(TextWriter output)
         for (var i = 0; i < faceRows.Count; i++)
         {
             var truth = split.Labels[faceRows[i]];
-            var cropCorrect = Softmax.ArgMax(cropAnalyses[i].Faces[0].Probabilities) == truth;
+            var cropCorrect = Softmax.ArgMax(cropAnalyses[i].Faces[0].ClassProbabilities.Span) == truth;
             correctCrops += cropCorrect ? 1 : 0;
             if (sceneLabels[i] >= 0)
             {

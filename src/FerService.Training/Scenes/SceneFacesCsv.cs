@@ -1,3 +1,4 @@
+using FerService.Inference;
 using System.Globalization;
 using FerService.Evaluation;
 using FerService.Inference.Classification;
@@ -20,7 +21,7 @@ internal static class SceneFacesCsv
             if (face >= 0)
             {
                 csv.Append(CultureInfo.InvariantCulture,
-                    $",{split.Labels[faceRows[face]]},{sceneLabels[face]},{Softmax.ArgMax(cropAnalyses[face].Faces[0].Probabilities)}");
+                    $",{split.Labels[faceRows[face]]},{sceneLabels[face]},{Softmax.ArgMax(cropAnalyses[face].Faces[0].ClassProbabilities.Span)}");
             }
             else
             {
@@ -31,7 +32,7 @@ internal static class SceneFacesCsv
         File.WriteAllText(path, csv.ToString());
     }
 
-    public static string Geometry(FaceResult? face) => face?.Landmarks is not { } l ? ",,,,,,,,,,,"
+    public static string Geometry(FaceEmotion? face) => face?.Landmarks is not { } l ? ",,,,,,,,,,,"
         : string.Create(CultureInfo.InvariantCulture,
             $"{face.Box.X:F1},{face.Box.Y:F1},{face.Box.Width:F1},{face.Box.Height:F1},{l.RightEye.X:F1},{l.RightEye.Y:F1},{l.LeftEye.X:F1},{l.LeftEye.Y:F1},{l.Nose.X:F1},{l.Nose.Y:F1},{l.Mouth.X:F1},{l.Mouth.Y:F1}");
 }

@@ -2,12 +2,21 @@ using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Pipeline;
 using FerService.Serving;
+using FerService.Tests.Shared;
 
 namespace FerService.Inference.Tests.Serving;
 
 public sealed class TrackingTests
 {
-    private static FaceResult Face(float x, float y, params float[] probabilities) => new(new BoxF(x, y, 100, 100), 0.9f, null, probabilities);
+    private static readonly ModelCard Card = new(ModelManifest.Load(TestPaths.ServiceClassifierManifest));
+
+    /// <summary>A face with the given class probabilities (padded with zeros to the card's seven labels).</summary>
+    private static FaceEmotion Face(float x, float y, params float[] probabilities)
+    {
+        var all = new float[Card.Labels.Count];
+        probabilities.CopyTo(all, 0);
+        return Card.Face(new BoxF(x, y, 100, 100), 0.9f, null, all);
+    }
 
     [Fact]
     public void Update_TwoFacesMovingAndANewOne_KeepIdsAndAddOne()
