@@ -32,6 +32,31 @@ internal sealed class BestCheckpoint(string outputDirectory, Func<EmotionNet> ne
         copy.save(Path.Combine(outputDirectory, FileName));
     }
 
+    /// <summary>The best weights so far into a run's checkpoint (nothing yet: an empty net's, never read back as best).</summary>
+    public void SaveTo(string path)
+    {
+        using var copy = newModel();
+        if (_state is not null)
+        {
+            ModelState.Load(copy, _state);
+        }
+        copy.save(path);
+    }
+
+    /// <summary>What <see cref="SaveTo"/> wrote, with its accuracy and source: a resumed run's best so far.</summary>
+    public void Restore(string path, double accuracy, string source)
+    {
+        if (accuracy < 0)
+        {
+            return;
+        }
+        using var copy = newModel();
+        copy.load(path);
+        ModelState.Release(_state);
+        _state = ModelState.Clone(copy);
+        (Accuracy, Source) = (accuracy, source);
+    }
+
     public void LoadInto(EmotionNet model)
     {
         ModelState.Load(model, _state!);

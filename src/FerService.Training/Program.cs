@@ -17,12 +17,14 @@ namespace FerService.Training
 
               train    [--data <fer2013.csv|.csv.gz>] [--out models/]
                        [--epochs N] [--minutes M] [--seed S] [--threads T]
+                       [--run-dir artifacts/training/<time>-seed<S>] [--stop-after-epochs N]   (each epoch's checkpoint; end early)
                        [--crop 48] [--erase 0.5]   (recipe: crop side, erasing probability)
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
                        [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
                        [--framing framing-training.csv] [--framing-share 0.5]   (that share of faces cropped where the service's detector frames them; see framing)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
                        [--layout nchw|nhwc]   (nhwc: conv weights stored channels-last, so libtorch's CPU convolutions run NHWC)
+              train    --resume <run dir> [--stop-after-epochs N]   (continue a run from its last finished epoch, with its own options)
               export   --checkpoint <file.ckpt> [--data ...] [--out models/]
               quantize --model models/emotion-fer2013.onnx [--data ...] [--out models/]   (the int8 twin of an exported model, no checkpoint needed)
               ensemble --members a.onnx,b.onnx[,...] [--average probabilities|logits] [--data ...] [--out models/]
@@ -54,6 +56,9 @@ namespace FerService.Training
                 var arguments = Arguments.Parse(args.AsSpan(1));
                 switch (args[0])
                 {
+                    case "train" when arguments.Get("resume") is { } run:
+                        Trainer.Resume(run, output, arguments.GetInt("stop-after-epochs"));
+                        return 0;
                     case "train":
                         new Trainer(TrainOptionsFrom(arguments, args), output).Run();
                         return 0;
@@ -165,6 +170,8 @@ namespace FerService.Training
                     var other => throw new ArgumentException($"--layout must be nchw or nhwc, not '{other}'."),
                 },
                 Command = CommandLine(args),
+                RunDirectory = arguments.Get("run-dir"),
+                StopAfterEpochs = arguments.GetInt("stop-after-epochs"),
             };
         }
 

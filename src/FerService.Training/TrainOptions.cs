@@ -56,6 +56,10 @@ internal sealed record TrainOptions
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }
     public required string Command { get; init; }
+    /// <summary>Where each epoch's checkpoint goes (<see cref="RunCheckpoint"/>); empty: artifacts/training/&lt;time&gt;-seed&lt;seed&gt;.</summary>
+    public string? RunDirectory { get; init; }
+    /// <summary>End the run after this epoch's checkpoint, without exporting: what the end of a session does to a long run (tests).</summary>
+    public int? StopAfterEpochs { get; init; }
 }
 
 internal enum JitterKind

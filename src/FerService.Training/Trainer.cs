@@ -19,12 +19,25 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
     private string? _initSha256;
 
-    public ModelManifest Run()
+    /// <summary><c>train --resume</c>: the run in <paramref name="directory"/> from its last finished epoch, with its own options.</summary>
+    public static ModelManifest? Resume(string directory, TextWriter log, int? stopAfterEpochs = null)
+    {
+        var checkpoint = new RunCheckpoint(directory);
+        var state = checkpoint.ReadState();
+        log.WriteLine($"resuming {directory} after epoch {state.Epoch} ({state.Steps} steps, {state.ElapsedSeconds / 60:F1} min)");
+        return new Trainer(state.Options with { RunDirectory = directory, StopAfterEpochs = stopAfterEpochs }, log).Run(state);
+    }
+
+    /// <returns>The exported model's card; null when the run stopped at <see cref="TrainOptions.StopAfterEpochs"/>.</returns>
+    public ModelManifest? Run(RunState? resumed = null)
     {
         var clock = Stopwatch.StartNew();
+        var elapsedBefore = resumed?.ElapsedSeconds ?? 0;
+        double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
         torch.set_num_threads(options.Threads);
         torch.manual_seed(options.Seed);
         var random = new Random(options.Seed);
+        var checkpoint = new RunCheckpoint(options.RunDirectory ?? RunCheckpoint.DefaultDirectory(options.Seed));
 
         var (train, validation, mean, std) = ReadSplits();
         var targets = SoftTargets(train);
@@ -38,7 +51,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
         using var model = NewModel();
         using var ema = NewModel();
-        if (options.InitModelPath is { } init)
+        if (resumed is null && options.InitModelPath is { } init)
         {
             LoadExported(model, init);
             log.WriteLine($"starting from {Path.GetFileName(init)} (sha256 {_initSha256})");
@@ -57,21 +70,40 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var plannedSteps = (long)stepsPerEpoch * options.Epochs;
         var budgetSeconds = options.Minutes * 60;
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        var epochLog = new List<EpochLog>();
+        var order = new int[train.Count];
+        var epochLog = resumed?.Epochs ?? [];
         var best = new BestCheckpoint(options.OutputDirectory, NewModel);
-        long steps = 0;
+        long steps = resumed?.Steps ?? 0;
         var finished = false;
+        if (resumed is not null)
+        {
+            checkpoint.Restore(resumed, model, ema, optimizer, best);
+            _initSha256 = resumed.InitSha256;
+        }
+        // bf16 keeps float32 master weights outside the net, and channels-last momentum is not contiguous, which the
+        // optimiser's save refuses: those runs are not resumable.
+        var checkpointing = !options.BFloat16 && !options.ChannelsLast;
+        log.WriteLine(checkpointing
+            ? $"checkpoints in {checkpoint.Directory} (train --resume {checkpoint.Directory} continues this run)"
+            : "no checkpoints: a bf16 or channels-last run cannot be resumed");
 
-        for (var epoch = 1; !finished; epoch++)
+        for (var epoch = (resumed?.Epoch ?? 0) + 1; !finished; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             model.train();
+            // Each epoch's draws depend on the seed and the epoch alone, so a resumed run makes the same ones.
+            random = new Random(RunCheckpoint.EpochSeed(options.Seed, epoch));
+            torch.manual_seed(RunCheckpoint.EpochSeed(options.Seed, epoch));
+            step.Random = random;
+            for (var i = 0; i < order.Length; i++)
+            {
+                order[i] = i;
+            }
             random.Shuffle(order);
             var totals = new EpochTotals();
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
-                var progress = Math.Max((double)steps / plannedSteps, budgetSeconds is { } b ? clock.Elapsed.TotalSeconds / b : 0);
+                var progress = Math.Max((double)steps / plannedSteps, budgetSeconds is { } b ? Elapsed() / b : 0);
                 if (progress >= 1 || (options.MaxSteps is { } max && steps >= max))
                 {
                     finished = true;
@@ -90,7 +122,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
 
             var accuracy = ModelScoring.Accuracy(model, validationImages, validationLabels);
             // The average lags far behind early on; measuring it before mid-training only costs time.
-            var emaAccuracy = finished || steps >= plannedSteps / 2 || (budgetSeconds is { } total && clock.Elapsed.TotalSeconds >= total / 2)
+            var emaAccuracy = finished || steps >= plannedSteps / 2 || (budgetSeconds is { } total && Elapsed() >= total / 2)
                 ? ModelScoring.Accuracy(ema, validationImages, validationLabels) : 0;
             best.Offer(model, accuracy, $"model@{epoch}");
             best.Offer(ema, emaAccuracy, $"ema@{epoch}");
@@ -99,12 +131,21 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 Math.Round(Math.Max(accuracy, emaAccuracy), 4), Math.Round(seconds, 1)));
             var phases = totals.PhaseSeconds;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch,3}  loss {totals.LossSum / totals.Seen:F4}  train-acc {(double)totals.Correct / totals.Seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {totals.LearningRate:F4}  {seconds:F1}s  elapsed {clock.Elapsed.TotalMinutes:F1}m  train images/s {totals.Seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
+                $"epoch {epoch,3}  loss {totals.LossSum / totals.Seen:F4}  train-acc {(double)totals.Correct / totals.Seen:P2}  publictest-acc {accuracy:P2}  ema-acc {emaAccuracy:P2}  lr {totals.LearningRate:F4}  {seconds:F1}s  elapsed {Elapsed() / 60:F1}m  train images/s {totals.Seen / trainSeconds:F0}  [data {phases[0]:F1}s fwd {phases[1]:F1}s bwd {phases[2]:F1}s step {phases[3]:F1}s]"));
+            if (checkpointing)
+            {
+                checkpoint.Save(new RunState(options, epoch, steps, Elapsed(), epochLog, best.Accuracy, best.Source, _initSha256), model, ema, optimizer, best);
+            }
+            if (!finished && epoch == options.StopAfterEpochs)
+            {
+                log.WriteLine($"stopped after epoch {epoch}; train --resume {checkpoint.Directory} continues");
+                return null;
+            }
         }
 
         best.LoadInto(model);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best PublicTest accuracy {best.Accuracy:P2} from {best.Source}"));
-        return new ModelExporter(options, log).Finish(model, trainImages, validation, validationImages, mean, std, clock.Elapsed.TotalSeconds, epochLog,
+        return new ModelExporter(options, log).Finish(model, trainImages, validation, validationImages, mean, std, Elapsed(), epochLog,
             TrainingRecipe.Describe(options, best.Source, _initSha256));
     }
 

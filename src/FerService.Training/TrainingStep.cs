@@ -12,6 +12,9 @@ namespace FerService.Training;
 internal sealed class TrainingStep(TrainOptions options, EmotionNet model, EmotionNet ema, BFloat16Shadow? shadow,
     optim.Optimizer optimizer, Tensor trainImages, Tensor targets, double mean, double std, Random random, FaceFraming?[]? framings)
 {
+    /// <summary>The generator augmentation draws from: reseeded every epoch, so a resumed run draws what it would have.</summary>
+    public Random Random { get; set; } = random;
+
     public void Run(ReadOnlySpan<int> rows, EpochTotals totals)
     {
         var count = rows.Length;
@@ -27,7 +30,7 @@ internal sealed class TrainingStep(TrainOptions options, EmotionNet model, Emoti
                 batchFramings[i] = framings[rows[i]];
             }
         }
-        var batch = FaceTensors.Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random,
+        var batch = FaceTensors.Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, Random,
             batchFramings, options.FramingShare), mean, std);
         var batchTargets = targets.index_select(0, indices);
         totals.PhaseSeconds[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();
