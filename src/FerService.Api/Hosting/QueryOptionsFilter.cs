@@ -32,7 +32,7 @@ internal sealed class QueryOptionsFilter(IOptions<DetectionOptions> detection, I
             {
                 "detect" => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(true) },
                 "maxFaces" => Number(JsonSchemaType.Integer, 1, limits.Value.MaxFacesPerImage, limits.Value.MaxFacesPerImage),
-                "minFaceSize" => Number(JsonSchemaType.Number, 0, limits.Value.MaxImageSide, 0),
+                "minFaceSize" => Number(JsonSchemaType.Number, 0, limits.Value.MaxImageSide, detection.Value.MinFaceSize),
                 "minScore" => Number(JsonSchemaType.Number, Math.Round(EmotionQuery.LowestMinScore, 4), Math.Round(EmotionQuery.HighestMinScore, 4),
                     Math.Round(detection.Value.MinScore, 4)),
                 _ => parameter.Schema,

@@ -149,7 +149,7 @@ public sealed class ContractTests(FerApiFactory factory) : IClassFixture<FerApiF
         {
             ("detect", "boolean", null, null, "true"),
             ("maxFaces", "integer", 1, 50, "50"),
-            ("minFaceSize", "number", 0, 16384, "0"),
+            ("minFaceSize", "number", 0, 16384, new DetectionOptions().MinFaceSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("minScore", "number", 0.01, 0.99, new DetectionOptions().MinScore.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         })
         {
