@@ -67,8 +67,7 @@ public sealed class EmotionAnalyzer : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         var prepared = _cropper.Prepare(image, request, keepImage: false, CancellationToken.None);
         var faces = prepared.Crops;
-        var labels = Model.Labels;
-        var classes = labels.Count;
+        var classes = Model.Labels.Count;
         var views = _flipAveraging ? 2 : 1;
         var cropLength = _aligner.CropLength;
         var crops = new float[faces.Count * views * cropLength];

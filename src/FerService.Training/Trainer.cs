@@ -36,7 +36,6 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
         torch.set_num_threads(options.Threads);
         torch.manual_seed(options.Seed);
-        var random = new Random(options.Seed);
         var checkpoint = new RunCheckpoint(options.RunDirectory ?? RunCheckpoint.DefaultDirectory(options.Seed));
 
         var (train, validation, mean, std) = ReadSplits();
@@ -65,7 +64,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         log.WriteLine($"model {options.Architecture}: {model.ParameterCount():N0} parameters, {options.Threads} threads{(options.BFloat16 ? ", bf16 mixed precision" : "")}{(options.ChannelsLast ? ", channels-last" : "")}");
         var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true);
         var framings = ReadFramings(train.Count);
-        var step = new TrainingStep(options, model, ema, shadow, optimizer, trainImages, targets, mean, std, random, framings);
+        var step = new TrainingStep(options, model, ema, shadow, optimizer, trainImages, targets, mean, std, framings);
 
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var plannedSteps = (long)stepsPerEpoch * options.Epochs;
@@ -92,9 +91,8 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             var epochClock = Stopwatch.StartNew();
             model.train();
             // Each epoch's draws depend on the seed and the epoch alone, so a resumed run makes the same ones.
-            random = new Random(RunCheckpoint.EpochSeed(options.Seed, epoch));
+            var random = new Random(RunCheckpoint.EpochSeed(options.Seed, epoch));
             torch.manual_seed(RunCheckpoint.EpochSeed(options.Seed, epoch));
-            step.Random = random;
             for (var i = 0; i < order.Length; i++)
             {
                 order[i] = i;
@@ -111,7 +109,7 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
                 }
                 totals.LearningRate = LearningRateAt(progress);
                 SetLearningRate(optimizer, totals.LearningRate);
-                step.Run(order.AsSpan(start, Math.Min(options.BatchSize, order.Length - start)), totals);
+                step.Run(order.AsSpan(start, Math.Min(options.BatchSize, order.Length - start)), totals, random);
                 steps++;
             }
             if (totals.Seen == 0)

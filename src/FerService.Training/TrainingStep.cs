@@ -10,12 +10,10 @@ namespace FerService.Training;
 /// every step of a run works with.
 /// </summary>
 internal sealed class TrainingStep(TrainOptions options, EmotionNet model, EmotionNet ema, BFloat16Shadow? shadow,
-    optim.Optimizer optimizer, Tensor trainImages, Tensor targets, double mean, double std, Random random, FaceFraming?[]? framings)
+    optim.Optimizer optimizer, Tensor trainImages, Tensor targets, double mean, double std, FaceFraming?[]? framings)
 {
-    /// <summary>The generator augmentation draws from: reseeded every epoch, so a resumed run draws what it would have.</summary>
-    public Random Random { get; set; } = random;
-
-    public void Run(ReadOnlySpan<int> rows, EpochTotals totals)
+    /// <param name="random">The epoch's generator, which augmentation draws from.</param>
+    public void Run(ReadOnlySpan<int> rows, EpochTotals totals, Random random)
     {
         var count = rows.Length;
         using var scope = NewDisposeScope();
@@ -30,7 +28,7 @@ internal sealed class TrainingStep(TrainOptions options, EmotionNet model, Emoti
                 batchFramings[i] = framings[rows[i]];
             }
         }
-        var batch = FaceTensors.Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, Random,
+        var batch = FaceTensors.Normalise(Augmentation.Augment(trainImages.index_select(0, indices), options.TrainCrop, options.EraseProbability, options.Jitter, random,
             batchFramings, options.FramingShare), mean, std);
         var batchTargets = targets.index_select(0, indices);
         totals.PhaseSeconds[0] += Stopwatch.GetElapsedTime(phase).TotalSeconds; phase = Stopwatch.GetTimestamp();

@@ -45,9 +45,9 @@ public sealed class DetectionOptions
     public int MaxInputSide { get; set; } = 640;
 
     /// <summary>
-    /// Where the photo was shrunk for the detector, candidates scoring at least this (below the threshold) get a closer
-    /// look: a run on the region around them at up to full size, where small faces show the detail the shrunk view lost.
-    /// 0 turns closer looks off.
+    /// Candidates scoring at least this (below the threshold) that no found face explains get a closer look: a run on the
+    /// region around them with the face at about 96 px (a shrunk photo seen at up to full size, a small face enlarged up
+    /// to 2×), where it shows the detail the whole view lost. 0 turns closer looks off.
     /// </summary>
     [Range(0.0, 0.99)]
     public float CloserLookScore { get; set; } = 0.3f;

@@ -37,14 +37,13 @@ internal static class YuNetDecoder
             {
                 continue;
             }
-            // Cell coordinates in image pixels are origin + (cell + offset) · stride / scale.
-            float column = i % columns + originX / toImage, row = i / columns + originY / toImage;
+            float column = i % columns, row = i / columns;
             var box = boxes.Slice(i * 4, 4);
             var k = keypoints.Slice(i * 2 * KeypointCount, 2 * KeypointCount);
             var width = MathF.Exp(box[2]) * toImage;
             var height = MathF.Exp(box[3]) * toImage;
-            var centreX = (column + box[0]) * toImage;
-            var centreY = (row + box[1]) * toImage;
+            var centreX = Image(originX, column, box[0]);
+            var centreY = Image(originY, row, box[1]);
             if (!float.IsFinite(width + height + centreX + centreY))
             {
                 // A regression that overflows is no box; JSON could not carry it either.
@@ -52,12 +51,15 @@ internal static class YuNetDecoder
             }
             output.Add(new FaceCandidate(MathF.Sqrt(product), new BoxF(centreX - width / 2, centreY - height / 2, width, height),
                 new FaceLandmarks(
-                    new((column + k[0]) * toImage, (row + k[1]) * toImage),
-                    new((column + k[2]) * toImage, (row + k[3]) * toImage),
-                    new((column + k[4]) * toImage, (row + k[5]) * toImage),
-                    new((column + k[6]) * toImage, (row + k[7]) * toImage),
-                    new((column + k[8]) * toImage, (row + k[9]) * toImage))));
+                    new(Image(originX, column, k[0]), Image(originY, row, k[1])),
+                    new(Image(originX, column, k[2]), Image(originY, row, k[3])),
+                    new(Image(originX, column, k[4]), Image(originY, row, k[5])),
+                    new(Image(originX, column, k[6]), Image(originY, row, k[7])),
+                    new(Image(originX, column, k[8]), Image(originY, row, k[9])))));
         }
+
+        // A cell-relative coordinate in image pixels.
+        float Image(float origin, float cell, float offset) => origin + (cell + offset) * toImage;
     }
 
     /// <summary>

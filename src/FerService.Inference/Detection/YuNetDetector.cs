@@ -218,7 +218,6 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
     /// <summary>A side scaled and rounded up, less float error: 20000 × 0.032 is 640, not 641.</summary>
     private static int Scaled(int side, float scale) => Math.Max(1, (int)MathF.Ceiling(side * scale - 1e-3f));
 
-
     private static int RoundUp(int value) => (value + Alignment - 1) / Alignment * Alignment;
 
     public void Dispose()

@@ -22,8 +22,9 @@ internal static class DetectorInput
     /// </summary>
     internal static void Preprocess(RgbaImage image, int originX, int originY, float scale, int columns, int rows, Span<float> destination)
     {
+        var factor = (int)(1 / scale);
         // The region shown, plus two boxes of margin, so the taps at its edges and their boxes come out as from the whole image.
-        var margin = 2 * Math.Max(1, (int)(1 / scale));
+        var margin = 2 * Math.Max(1, factor);
         var x0 = Math.Clamp(originX - margin, 0, image.Width);
         var y0 = Math.Clamp(originY - margin, 0, image.Height);
         var x1 = (int)Math.Clamp(originX + (long)MathF.Ceiling(columns / scale) + margin, x0, image.Width);
@@ -35,7 +36,6 @@ internal static class DetectorInput
             destination[..(3 * columns * rows)].Clear();
             return;
         }
-        var factor = (int)(1 / scale);
         if (factor < 2)
         {
             SampleBilinear(region, regionWidth, regionHeight, image.RowBytes, originX - x0, originY - y0, scale, columns, rows, destination);
