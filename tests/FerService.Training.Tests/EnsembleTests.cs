@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace FerService.Training.Tests;
 
+[Collection(TorchTests.Name)]
 public sealed class EnsembleTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("fer-ensemble-").FullName;

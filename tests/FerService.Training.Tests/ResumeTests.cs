@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 namespace FerService.Training.Tests;
 
 /// <summary>A run stopped at an epoch and resumed from its folder ends where the same run straight through ends.</summary>
+[Collection(TorchTests.Name)]
 public sealed class ResumeTests : IDisposable
 {
     private const string Architecture = "8,M,16,M";

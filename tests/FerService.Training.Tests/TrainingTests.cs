@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace FerService.Training.Tests;
 
+[Collection(TorchTests.Name)]
 public sealed class TrainingTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("fer-training-").FullName;

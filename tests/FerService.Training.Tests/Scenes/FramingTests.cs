@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace FerService.Training.Tests.Scenes;
 
+[Collection(TorchTests.Name)]
 public sealed class FramingTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("fer-framing-").FullName;
