@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FerService.Api.Video;
@@ -5,48 +6,28 @@ namespace FerService.Api.Video;
 /// <summary>
 /// Admission to the decoders: at most <see cref="VideoOptions.DecodersAtOnce"/> videos are decoded at once, so the
 /// decoders' memory is bounded whatever arrives; up to <see cref="VideoOptions.VideosQueued"/> more wait in arrival
-/// order (their uploads on disk, not in memory), and the rest are refused.
+/// order (their uploads on disk, not in memory), and the rest are refused. The same limiter as the requests' back-pressure.
 /// </summary>
 internal sealed class VideoDecoders(IOptions<VideoOptions> options) : IDisposable
 {
-    private readonly SemaphoreSlim _slots = new(options.Value.DecodersAtOnce, options.Value.DecodersAtOnce);
-    private readonly int _queueCapacity = options.Value.VideosQueued;
-    private int _waiting;
+    private readonly ConcurrencyLimiter _limiter = new(new ConcurrencyLimiterOptions
+    {
+        PermitLimit = options.Value.DecodersAtOnce,
+        QueueLimit = options.Value.VideosQueued,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+    });
 
     /// <summary>A decoder slot, released when disposed; null at once when the queue is full.</summary>
     public async Task<IDisposable?> EnterAsync(CancellationToken cancellationToken)
     {
-        if (!_slots.Wait(0, CancellationToken.None))
+        var lease = await _limiter.AcquireAsync(1, cancellationToken);
+        if (lease.IsAcquired)
         {
-            if (Interlocked.Increment(ref _waiting) > _queueCapacity)
-            {
-                Interlocked.Decrement(ref _waiting);
-                return null;
-            }
-            try
-            {
-                await _slots.WaitAsync(cancellationToken);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _waiting);
-            }
+            return lease;
         }
-        return new Slot(_slots);
+        lease.Dispose();
+        return null;
     }
 
-    public void Dispose() => _slots.Dispose();
-
-    private sealed class Slot(SemaphoreSlim slots) : IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                slots.Release();
-            }
-        }
-    }
+    public void Dispose() => _limiter.Dispose();
 }
