@@ -36,7 +36,7 @@ public sealed class EmotionAnalyzer : IDisposable
         }
         _aligner = new FaceAligner(_classifier.Manifest.Input);
         Model = new ModelCard(_classifier.Manifest);
-        _cropper = new FaceCropper(new SkiaImageDecoder(options.Pipeline.TurboJpeg), _detector, _aligner, options.Limits, options.Pipeline.DecodeMinLongSide);
+        _cropper = new FaceCropper(new SkiaImageDecoder(), _detector, _aligner, options.Limits);
         _flipAveraging = options.Pipeline.FlipAveraging;
         DefaultRequest = new AnalysisRequest(true, detection.DefaultRequest(DefaultMaxFaces));
     }

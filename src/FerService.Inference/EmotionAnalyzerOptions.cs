@@ -18,7 +18,7 @@ public sealed class EmotionAnalyzerOptions
 
     public OnnxOptions Onnx { get; set; } = new();
 
-    /// <summary>Flip averaging and the scaled decode of large photos.</summary>
+    /// <summary>Flip averaging.</summary>
     public PipelineOptions Pipeline { get; set; } = new();
 
     public DecodeLimits Limits { get; set; } = DecodeLimits.Default;

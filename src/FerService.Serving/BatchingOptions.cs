@@ -15,7 +15,9 @@ public sealed class BatchingOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>Crops waiting for the worker; beyond it callers get <see cref="QueueFullException"/>.</summary>
-    [Range(1, 1_000_000)]
-    public int QueueCapacity { get; set; } = 4096;
+    /// <summary>
+    /// Crops waiting for the worker; beyond it callers get <see cref="QueueFullException"/>. Not a setting: the request and
+    /// image limits keep the queue far below it; it is the last guard. Tests make it small.
+    /// </summary>
+    internal int QueueCapacity { get; init; } = 4096;
 }

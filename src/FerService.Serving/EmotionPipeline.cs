@@ -26,7 +26,7 @@ public sealed class EmotionPipeline
     {
         Model = model;
         _sessions = sessions;
-        _cropper = new(decoder, detector, aligner, limits, options.DecodeMinLongSide);
+        _cropper = new(decoder, detector, aligner, limits);
         _aligner = aligner;
         _scheduler = scheduler;
         _options = options;

@@ -16,9 +16,12 @@ public sealed class FaceAnnotator : IDisposable
         new(0x2B, 0x5F, 0xD9), new(0x00, 0xA6, 0xA6), new(0x7F, 0x8C, 0x8D),
     ];
 
+    /// <summary>DejaVu Sans where Debian's fonts-dejavu-core puts it; the container images copy it to the same place.</summary>
+    public const string DefaultFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
     private readonly SKTypeface? _typeface;
 
-    public FaceAnnotator(string? fontPath) =>
+    public FaceAnnotator(string? fontPath = DefaultFontPath) =>
         _typeface = !string.IsNullOrEmpty(fontPath) && File.Exists(fontPath) ? SKTypeface.FromFile(fontPath) : null;
 
     internal byte[] Draw(RgbaImage image, IReadOnlyList<FaceEmotion> faces, ModelCard model, SKEncodedImageFormat format, int quality = 90)

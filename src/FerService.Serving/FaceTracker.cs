@@ -8,8 +8,11 @@ namespace FerService.Serving;
 /// most (IoU, greedy, best pairs first), or a new id; probabilities are an exponential moving average per track,
 /// so labels do not flicker from frame to frame. Not thread-safe: one per stream.
 /// </summary>
-public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
+public sealed class FaceTracker(float smoothing = 0.6f)
 {
+    /// <summary>A face continues the track whose last box it overlaps by at least this (frames a few per second apart).</summary>
+    private const float MinIou = 0.3f;
+
     private List<(int Track, BoxF Box, float[] Smoothed)> _previous = [];
     private int _nextTrack = 1;
 
@@ -21,7 +24,7 @@ public sealed class FaceTracker(float minIou = 0.3f, float smoothing = 0.6f)
             for (var p = 0; p < _previous.Count; p++)
             {
                 var iou = BoxF.IntersectionOverUnion(faces[f].Box, _previous[p].Box);
-                if (iou >= minIou)
+                if (iou >= MinIou)
                 {
                     pairs.Add((iou, f, p));
                 }

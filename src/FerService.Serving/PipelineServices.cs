@@ -34,7 +34,7 @@ public static class PipelineServices
         services.TryAddSingleton<ServingMetrics>();
 
         services.AddSingleton<OnnxSessionFactory>();
-        services.AddSingleton<IImageDecoder>(sp => new SkiaImageDecoder(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TurboJpeg));
+        services.AddSingleton<IImageDecoder>(new SkiaImageDecoder());
         services.AddSingleton<IFaceDetector>(sp => new YuNetDetector(
             sp.GetRequiredService<OnnxSessionFactory>(), sp.GetRequiredService<IOptions<DetectionOptions>>().Value));
         services.AddSingleton<IEmotionClassifier>(sp => new EmotionClassifier(

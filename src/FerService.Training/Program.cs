@@ -31,7 +31,7 @@ namespace FerService.Training
                        (one graph averaging the members, emotion-ensemble.onnx/.json, and its int8 twin from the members' -int8 twins;
                        without --average both are measured on PublicTest and the better flip-averaged one is kept)
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR] [--update-card true]
-              evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:BoxScale=1.2,...] [--faces-csv FILE] [--root .]
+              evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:MaxInputSide=800,...] [--faces-csv FILE] [--root .]
                        (FER2013 faces pasted into generated photos, through the service's pipeline with its defaults or the
                        settings given; prints faces found, false faces, box IoU and accuracy next to the crops', one JSON line last)
               evaluate-photos [--photos data/realfaces] [--set ...] [--csv FILE] [--root .]

@@ -41,7 +41,7 @@ internal static class ServicePipeline
         if (remaining.Count > 0)
         {
             provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new ArgumentException($"Unknown setting(s): {string.Join(", ", remaining.Keys)} (use Section:Property, e.g. Detection:BoxScale).");
+            throw new ArgumentException($"Unknown setting(s): {string.Join(", ", remaining.Keys)} (use Section:Property, e.g. Detection:MaxInputSide).");
         }
         return provider;
     }

@@ -20,13 +20,10 @@ internal sealed record PipelineSettings
     private static readonly DetectionOptions Detection = new();
 
     public int IntraOpThreads { get; init; } = Onnx.IntraOpThreads;
-    public bool Spinning { get; init; } = Onnx.IntraOpSpinning;
-    public GraphOptimizationLevel OptimizationLevel { get; init; } = Onnx.GraphOptimizationLevel;
     /// <summary>Long side of the detector's input.</summary>
     public int DetectorInputSide { get; init; } = Detection.MaxInputSide;
     public float MinScore { get; init; } = Detection.MinScore;
     public bool FlipAveraging { get; init; } = new PipelineOptions().FlipAveraging;
-    public bool TurboJpeg { get; init; } = new PipelineOptions().TurboJpeg;
     public int MaxBatchSize { get; init; } = new BatchingOptions().MaxBatchSize;
     /// <summary>Images decoded and detected at once (0 = one per core, the default).</summary>
     public int MaxConcurrentImages { get; init; } = new PipelineOptions().MaxConcurrentImages;
@@ -49,12 +46,7 @@ internal sealed class BenchPipeline : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
         services.AddEmotionPipeline();
-        services.Configure<OnnxOptions>(options =>
-        {
-            options.IntraOpThreads = settings.IntraOpThreads;
-            options.IntraOpSpinning = settings.Spinning;
-            options.GraphOptimizationLevel = settings.OptimizationLevel;
-        });
+        services.Configure<OnnxOptions>(options => options.IntraOpThreads = settings.IntraOpThreads);
         services.Configure<DetectionOptions>(options =>
         {
             options.ModelPath = Path.Combine(Repository.Models, PipelineSettings.DetectorFile);
@@ -66,7 +58,6 @@ internal sealed class BenchPipeline : IAsyncDisposable
         services.Configure<PipelineOptions>(options =>
         {
             options.FlipAveraging = settings.FlipAveraging;
-            options.TurboJpeg = settings.TurboJpeg;
             options.MaxConcurrentImages = settings.MaxConcurrentImages;
         });
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
@@ -90,8 +81,6 @@ internal sealed class BenchPipeline : IAsyncDisposable
     public DetectionOptions DetectionOptions => _services.GetRequiredService<IOptions<DetectionOptions>>().Value;
 
     public bool FlipAveraging => _services.GetRequiredService<IOptions<PipelineOptions>>().Value.FlipAveraging;
-
-    public int DecodeMinLongSide => _services.GetRequiredService<IOptions<PipelineOptions>>().Value.DecodeMinLongSide;
 
     /// <summary>Detect with the configured threshold, as a request that names none.</summary>
     public AnalysisRequest Request { get; }

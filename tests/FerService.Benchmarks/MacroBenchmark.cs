@@ -49,13 +49,10 @@ internal sealed record MacroSettings
                 case "--load-client": settings = settings with { LoadClient = value is "raw" or "httpclient" ? value : throw new ArgumentException("--load-client must be raw or httpclient.") }; break;
                 case "--out": settings = settings with { OutputDirectory = value }; break;
                 case "--intra-op-threads": pipeline = pipeline with { IntraOpThreads = int.Parse(value, CultureInfo.InvariantCulture) }; break;
-                case "--spinning": pipeline = pipeline with { Spinning = bool.Parse(value) }; break;
-                case "--optimization": pipeline = pipeline with { OptimizationLevel = Enum.Parse<GraphOptimizationLevel>(value, ignoreCase: true) }; break;
                 case "--detector-side": pipeline = pipeline with { DetectorInputSide = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--min-score": pipeline = pipeline with { MinScore = float.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--classifier": pipeline = pipeline with { Classifier = value is "fp32" or "int8" ? value : throw new ArgumentException("--classifier must be fp32 or int8.") }; break;
                 case "--flip": pipeline = pipeline with { FlipAveraging = bool.Parse(value) }; break;
-                case "--turbo-jpeg": pipeline = pipeline with { TurboJpeg = bool.Parse(value) }; break;
                 case "--max-batch": pipeline = pipeline with { MaxBatchSize = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--max-concurrent-images": pipeline = pipeline with { MaxConcurrentImages = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
@@ -68,14 +65,11 @@ internal sealed record MacroSettings
     public IEnumerable<string> ServiceArguments() =>
     [
         Invariant($"--Fer:Onnx:IntraOpThreads={Pipeline.IntraOpThreads}"),
-        $"--Fer:Onnx:IntraOpSpinning={Pipeline.Spinning}",
-        $"--Fer:Onnx:GraphOptimizationLevel={Pipeline.OptimizationLevel}",
         $"--Fer:Detection:ModelPath=models/{PipelineSettings.DetectorFile}",
         $"--Fer:Models:ClassifierManifest=models/{Pipeline.ClassifierManifest}",
         Invariant($"--Fer:Detection:MaxInputSide={Pipeline.DetectorInputSide}"),
         Invariant($"--Fer:Detection:MinScore={Pipeline.MinScore}"),
         $"--Fer:Pipeline:FlipAveraging={Pipeline.FlipAveraging}",
-        $"--Fer:Pipeline:TurboJpeg={Pipeline.TurboJpeg}",
         Invariant($"--Fer:Batching:MaxBatchSize={Pipeline.MaxBatchSize}"),
         Invariant($"--Fer:Pipeline:MaxConcurrentImages={Pipeline.MaxConcurrentImages}"),
         .. ExtraServiceArguments,
@@ -108,8 +102,8 @@ internal static class MacroBenchmark
         var sizes = string.Join(", ", scenes.Select(s => $"{s.Width}x{s.Height}").Distinct());
         Console.WriteLine(Invariant($"{Environment.ProcessorCount} cores; {scenes.Count} {settings.Scenes} scenes ({sizes}) JPEG, {pasted} faces, mean {scenes.Average(s => s.Encoded.Length) / 1024:F0} KiB; {settings.Seconds} s per level"));
         Console.WriteLine(Invariant($"pipeline: detector {PipelineSettings.DetectorFile}, input long side ≤ {settings.Pipeline.DetectorInputSide}, threshold {settings.Pipeline.MinScore}")
-            + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {settings.Pipeline.TurboJpeg && FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
-            + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), spinning {settings.Pipeline.Spinning}, {settings.Pipeline.OptimizationLevel}, max batch {settings.Pipeline.MaxBatchSize}"));
+            + $", classifier {settings.Pipeline.Classifier}, flip averaging {settings.Pipeline.FlipAveraging}, TurboJPEG {FerService.Inference.Imaging.TurboJpeg.IsAvailable}, "
+            + Invariant($"intra-op threads {settings.Pipeline.IntraOpThreads} (0 = cores), max batch {settings.Pipeline.MaxBatchSize}"));
 
         var bare = new List<(LevelResult Result, double AllocatedPerImage, PrometheusHistogram Batches, CpuUsage Cpu)>();
         object batching = "skipped";

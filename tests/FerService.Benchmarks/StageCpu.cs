@@ -1,6 +1,7 @@
 using System.Globalization;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
+using FerService.Inference.Pipeline;
 using FerService.Tests.Shared;
 using static System.FormattableString;
 
@@ -39,7 +40,7 @@ internal sealed record StageCpu(double DecodeMs, double DetectMs, double AlignMs
             foreach (var scene in scenes)
             {
                 var t0 = ThreadCpuMs();
-                using var image = decoder.Decode(scene.Encoded, DecodeLimits.Default, pipeline.DecodeMinLongSide);
+                using var image = decoder.Decode(scene.Encoded, DecodeLimits.Default, FaceCropper.ScaledDecodeMinLongSide);
                 var t1 = ThreadCpuMs();
                 var found = detector.Detect(image, request);
                 var t3 = ThreadCpuMs();

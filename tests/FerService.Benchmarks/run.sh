@@ -8,7 +8,7 @@
 #   micro: BenchmarkDotNet with MemoryDiagnoser: decode, detector preprocessing and the whole detector, alignment,
 #          classifier at batch 1/8/32 (float32 and int8 models), one whole image through the pipeline.
 # Usage: tests/FerService.Benchmarks/run.sh [macro|micro|all, default all] [macro options, e.g. --seconds 10
-#        --detector-side 480 --min-score 0.6 --classifier int8 --scenes vga --images 16 --max-concurrent-images 64 --intra-op-threads 1 --optimization ORT_ENABLE_BASIC --concurrency 1,8]
+#        --detector-side 480 --min-score 0.6 --classifier int8 --scenes vga --images 16 --max-concurrent-images 64 --intra-op-threads 1 --concurrency 1,8]
 # Needs FER2013 in data/ (the scenes are made of its faces). Results also go to artifacts/benchmarks/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

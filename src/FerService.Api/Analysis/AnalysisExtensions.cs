@@ -19,7 +19,8 @@ public static class AnalysisExtensions
         services.AddSingleton(sp =>
         {
             var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
-            return new DecodeLimits(limits.MaxPixelsPerImage, limits.MaxImageSide);
+            // The side limit is fixed: it stops 1×N shapes that pass the pixel limit, not something to trade.
+            return new DecodeLimits(limits.MaxPixelsPerImage, DecodeLimits.Default.MaxSide);
         });
         services.AddEmotionPipeline();
         services.AddOptions<OnnxOptions>().BindConfiguration(OnnxOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -17,9 +17,6 @@ public sealed class LimitsOptions
     [Range(1, 1_000_000_000)]
     public long MaxPixelsPerImage { get; set; } = 40_000_000;
 
-    [Range(1, 65_535)]
-    public int MaxImageSide { get; set; } = 16_384;
-
     [Range(1, 1000)]
     public int MaxFacesPerImage { get; set; } = 50;
 

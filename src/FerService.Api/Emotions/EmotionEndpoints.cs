@@ -1,5 +1,4 @@
 using FerService.Serving;
-using Microsoft.Extensions.Options;
 using FerService.Api.Hosting;
 using FerService.Api.Uploads;
 
@@ -7,11 +6,10 @@ namespace FerService.Api.Emotions;
 
 public static class EmotionEndpoints
 {
-    /// <summary>What the emotions endpoints need beyond the pipeline: the annotated image's font.</summary>
+    /// <summary>What the emotions endpoints need beyond the pipeline: the annotated image's drawer.</summary>
     public static IHostApplicationBuilder AddFerEmotions(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AnnotationOptions>().BindConfiguration(AnnotationOptions.Section);
-        builder.Services.AddSingleton(sp => new FaceAnnotator(sp.GetRequiredService<IOptions<AnnotationOptions>>().Value.FontPath));
+        builder.Services.AddSingleton(_ => new FaceAnnotator());
         return builder;
     }
 

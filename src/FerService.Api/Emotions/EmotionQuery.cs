@@ -1,6 +1,7 @@
 using System.Globalization;
 using FerService.Api.Analysis;
 using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
 using FerService.Inference.Pipeline;
 using Microsoft.AspNetCore.Mvc;
 
@@ -41,9 +42,9 @@ public sealed class EmotionQuery
             return null;
         }
         var minFaceSize = detection.MinFaceSize;
-        if (MinFaceSize is not null && (!float.TryParse(MinFaceSize, NumberStyles.Float, CultureInfo.InvariantCulture, out minFaceSize) || !(minFaceSize >= 0) || minFaceSize > limits.MaxImageSide))
+        if (MinFaceSize is not null && (!float.TryParse(MinFaceSize, NumberStyles.Float, CultureInfo.InvariantCulture, out minFaceSize) || !(minFaceSize >= 0) || minFaceSize > DecodeLimits.Default.MaxSide))
         {
-            error = $"'minFaceSize' must be a number of pixels from 0 to {limits.MaxImageSide}.";
+            error = $"'minFaceSize' must be a number of pixels from 0 to {DecodeLimits.Default.MaxSide}.";
             return null;
         }
         var minScore = detection.MinScore;

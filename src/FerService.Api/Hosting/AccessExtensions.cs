@@ -20,10 +20,9 @@ internal sealed class AccessFilter : IDisposable
         _keyHashes = [.. access.ApiKeys.Where(k => k.Length > 0).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
         if (access.RequestsPerMinute > 0)
         {
-            var burst = access.Burst > 0 ? access.Burst : access.RequestsPerMinute;
             _limiter = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
             {
-                TokenLimit = burst,
+                TokenLimit = access.RequestsPerMinute,
                 TokensPerPeriod = access.RequestsPerMinute,
                 ReplenishmentPeriod = TimeSpan.FromMinutes(1),
                 QueueLimit = 0,

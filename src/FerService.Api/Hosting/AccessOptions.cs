@@ -12,11 +12,10 @@ public sealed class AccessOptions
     /// <summary>When not empty, every /api request needs one of these in the X-Api-Key header.</summary>
     public IReadOnlyList<string> ApiKeys { get; set; } = [];
 
-    /// <summary>Requests per minute per API key (or per client address without keys); 0 is unlimited.</summary>
+    /// <summary>
+    /// Requests per minute per API key (or per client address without keys); 0 is unlimited. A client may send a minute's
+    /// worth at once (a token bucket that size, refilled every minute).
+    /// </summary>
     [Range(0, 1_000_000)]
     public int RequestsPerMinute { get; set; }
-
-    /// <summary>Requests a client may send at once before the rate applies; 0 means RequestsPerMinute.</summary>
-    [Range(0, 1_000_000)]
-    public int Burst { get; set; }
 }

@@ -7,9 +7,10 @@ namespace FerService.Api.Hosting;
 
 public static class ApiExtensions
 {
-    /// <summary>Serilog (one event per request, never bodies), problem+json, Swagger and the body limits.</summary>
+    /// <summary>Serilog (one event per request, never bodies), problem+json, Swagger, the body limits, and no removed settings.</summary>
     public static IHostApplicationBuilder AddFerApi(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddRemovedSettingsCheck();
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(services.GetRequiredService<IConfiguration>())
             .Enrich.FromLogContext()

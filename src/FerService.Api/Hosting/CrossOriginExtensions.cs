@@ -29,7 +29,8 @@ public static class CrossOriginExtensions
                 policy.WithMethods(HttpMethods.Get, HttpMethods.Post)
                     .AllowAnyHeader()
                     .WithExposedHeaders("Retry-After", TelemetryExtensions.RequestIdHeader)
-                    .SetPreflightMaxAge(crossOrigin.Value.PreflightMaxAge);
+                    // A changed origin list reaches browsers within ten minutes, for one preflight per page every ten.
+                    .SetPreflightMaxAge(TimeSpan.FromMinutes(10));
             });
         });
         return builder;

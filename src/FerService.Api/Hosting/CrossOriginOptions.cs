@@ -10,10 +10,6 @@ public sealed class CrossOriginOptions : IValidatableObject
     /// <summary>Origins (<c>https://app.example.org</c>: scheme, host and port, no path) whose scripts may call the API; <c>*</c> allows any. Empty is off.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; set; } = [];
 
-    /// <summary>How long a browser may cache a preflight's answer.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
-    public TimeSpan PreflightMaxAge { get; set; } = TimeSpan.FromMinutes(10);
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var origin in AllowedOrigins)

@@ -15,7 +15,8 @@ public static class ProxyExtensions
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ProxyOptions>>((forwarded, proxy) =>
         {
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedPrefix;
-            forwarded.ForwardLimit = proxy.Value.ForwardLimit;
+            // No fixed count: entries are taken from the right for as long as they name a trusted proxy.
+            forwarded.ForwardLimit = null;
             // The defaults trust loopback; only the configured networks are trusted here.
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();

@@ -11,12 +11,11 @@ public sealed class ProxyOptions : IValidatableObject
 {
     public const string Section = "Fer:Proxy";
 
-    /// <summary>Networks of trusted proxies in CIDR notation (<c>10.0.0.0/8</c>, <c>127.0.0.1/32</c>); empty trusts no one.</summary>
+    /// <summary>
+    /// Networks of trusted proxies in CIDR notation (<c>10.0.0.0/8</c>, <c>127.0.0.1/32</c>); empty trusts no one. X-Forwarded-For
+    /// is read from the right while its addresses are trusted proxies: the first one that is not is the client.
+    /// </summary>
     public IReadOnlyList<string> TrustedNetworks { get; set; } = [];
-
-    /// <summary>How many proxies, counted from the service, may each add an entry to X-Forwarded-For.</summary>
-    [Range(1, 10)]
-    public int ForwardLimit { get; set; } = 1;
 
     /// <summary>A prefix like <c>/fer</c> the service is reached under when the proxy passes it on; empty is none.</summary>
     public string PathBase { get; set; } = "";

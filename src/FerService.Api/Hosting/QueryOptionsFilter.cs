@@ -1,8 +1,9 @@
-using FerService.Api.Emotions;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using FerService.Api.Analysis;
+using FerService.Api.Emotions;
 using FerService.Inference.Detection;
+using FerService.Inference.Imaging;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
@@ -32,7 +33,7 @@ internal sealed class QueryOptionsFilter(IOptions<DetectionOptions> detection, I
             {
                 "detect" => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(true) },
                 "maxFaces" => Number(JsonSchemaType.Integer, 1, limits.Value.MaxFacesPerImage, limits.Value.MaxFacesPerImage),
-                "minFaceSize" => Number(JsonSchemaType.Number, 0, limits.Value.MaxImageSide, detection.Value.MinFaceSize),
+                "minFaceSize" => Number(JsonSchemaType.Number, 0, DecodeLimits.Default.MaxSide, detection.Value.MinFaceSize),
                 "minScore" => Number(JsonSchemaType.Number, Math.Round(EmotionQuery.LowestMinScore, 4), Math.Round(EmotionQuery.HighestMinScore, 4),
                     Math.Round(detection.Value.MinScore, 4)),
                 _ => parameter.Schema,

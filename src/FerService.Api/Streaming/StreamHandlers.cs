@@ -60,7 +60,7 @@ internal static class StreamHandlers
     private static async Task RunAsync(WebSocket socket, EmotionPipeline pipeline, StreamOptions options,
         AnalysisRequest request, CancellationToken stopping, CancellationToken aborted)
     {
-        var tracker = new FaceTracker(options.TrackIou, options.Smoothing);
+        var tracker = new FaceTracker(options.Smoothing);
         var buffer = ArrayPool<byte>.Shared.Rent(options.MaxFrameBytes);
         Task? next = null;
         try

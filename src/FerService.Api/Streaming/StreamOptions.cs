@@ -21,9 +21,6 @@ public sealed class StreamOptions
     [Range(0.0, 0.95)]
     public float Smoothing { get; set; } = 0.6f;
 
-    [Range(0.05, 0.95)]
-    public float TrackIou { get; set; } = 0.3f;
-
     /// <summary>
     /// Long side of what the detector sees of a stream frame (0 = the service's <c>Fer:Detection:MaxInputSide</c>). Webcam
     /// faces fill a good part of the frame, so a smaller input finds them at a fraction of the cost.

@@ -51,7 +51,7 @@ internal static class VideoHandlers
         {
             return Problems.Result(Problems.BadRequest("A video's faces are found in each frame; detect=false is for single images."));
         }
-        var rate = options.DefaultFps;
+        var rate = VideoOptions.DefaultFps;
         if (fps is not null && (!double.TryParse(fps, NumberStyles.Float, CultureInfo.InvariantCulture, out rate) || !(rate > 0) || rate > VideoOptions.MaxFps))
         {
             return Problems.Result(Problems.BadRequest($"'fps' must be a number above 0 and at most {VideoOptions.MaxFps}, not '{fps}'."));
@@ -99,7 +99,7 @@ internal static class VideoHandlers
                         $"The video's frames are {info.Width}×{info.Height} = {(long)info.Width * info.Height:N0} pixels; at most {options.MaxPixelsPerFrame:N0} are decoded."));
                 }
                 var timeline = new VideoTimeline(model);
-                var tracker = new FaceTracker(streamOptions.Value.TrackIou, streamOptions.Value.Smoothing);
+                var tracker = new FaceTracker(streamOptions.Value.Smoothing);
                 if (streaming)
                 {
                     context.Response.ContentType = VideoEndpoints.NdjsonType;

@@ -19,8 +19,7 @@ public sealed class VideoOptions
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Frames sampled per second of video when the request names no <c>fps</c>.</summary>
-    [Range(0.1, MaxFps)]
-    public double DefaultFps { get; set; } = 2;
+    public const double DefaultFps = 2;
 
     /// <summary>Sampled frames are scaled so neither side exceeds this (faces keep the pixels the detector can use).</summary>
     [Range(64, 4096)]
@@ -65,11 +64,10 @@ public sealed class VideoOptions
     /// <summary><see cref="MaxQueuedVideos"/> with <c>0</c> resolved.</summary>
     public int VideosQueued => MaxQueuedVideos > 0 ? MaxQueuedVideos : 8 * Environment.ProcessorCount;
 
-    /// <summary>ffmpeg's program name (searched on PATH) or path.</summary>
+    /// <summary>ffmpeg's program name (searched on PATH) or path; ffprobe is taken from the same folder.</summary>
     [Required]
     public string FfmpegPath { get; set; } = "ffmpeg";
 
-    /// <summary>ffprobe's program name (searched on PATH) or path.</summary>
-    [Required]
-    public string FfprobePath { get; set; } = "ffprobe";
+    /// <summary>ffprobe beside <see cref="FfmpegPath"/>: the two come from one package everywhere.</summary>
+    public string FfprobePath => Path.GetDirectoryName(FfmpegPath) is { Length: > 0 } folder ? Path.Combine(folder, "ffprobe") : "ffprobe";
 }

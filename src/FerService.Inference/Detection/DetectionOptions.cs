@@ -25,17 +25,6 @@ public sealed class DetectionOptions
     /// <summary>A request with the defaults: this threshold and smallest face, up to <paramref name="maxFaces"/> faces.</summary>
     public DetectionRequest DefaultRequest(int maxFaces) => new(MinScore, maxFaces, MinFaceSize);
 
-    /// <summary>Overlap (IoU) above which the weaker of two boxes is dropped.</summary>
-    [Range(0.05, 0.95)]
-    public float IouThreshold { get; set; } = 0.3f;
-
-    /// <summary>
-    /// The weaker of two boxes is also dropped when this share of the smaller lies inside the other, whatever their IoU:
-    /// a box around part of a large face, or around a face and its surroundings, is the same face again.
-    /// </summary>
-    [Range(0.1, 1.0)]
-    public float NestedOverlap { get; set; } = 0.5f;
-
     /// <summary>
     /// The photo is shrunk (keeping its shape) so its long side is at most this many pixels before the detector sees it; the
     /// input is padded to multiples of 32. The detector's cost grows with the pixels; it finds faces from about 10 px up in
@@ -43,29 +32,6 @@ public sealed class DetectionOptions
     /// </summary>
     [Range(64, 4096)]
     public int MaxInputSide { get; set; } = 640;
-
-    /// <summary>
-    /// Candidates scoring at least this (below the threshold) that no found face explains get a closer look: a run on the
-    /// region around them with the face at about 96 px (a shrunk photo seen at up to full size, a small face enlarged up
-    /// to 2×), where it shows the detail the whole view lost. 0 turns closer looks off.
-    /// </summary>
-    [Range(0.0, 0.99)]
-    public float CloserLookScore { get; set; } = 0.3f;
-
-    /// <summary>Most closer looks per photo, strongest candidates first.</summary>
-    [Range(0, 32)]
-    public int MaxCloserLooks { get; set; } = 4;
-
-    /// <summary>
-    /// Reported box = a square of the detector box's geometric-mean side times this, about the same centre. YuNet's boxes run
-    /// from the brows to the chin; scaled, they frame the whole face as FER2013's crops do. Calibrated on FER2013 Training scenes.
-    /// </summary>
-    [Range(0.5, 3.0)]
-    public float BoxScale { get; set; } = 1.11f;
-
-    /// <summary>Vertical shift of the reported box centre, as a fraction of its side (negative is up).</summary>
-    [Range(-0.5, 0.5)]
-    public float BoxShift { get; set; } = -0.017f;
 
     /// <summary>The same settings with another <see cref="MaxInputSide"/> (the stream's smaller detector input).</summary>
     public DetectionOptions WithMaxInputSide(int side)

@@ -26,16 +26,34 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
     /// <summary>...which must be at least this much closer than the whole view, or it shows nothing new.</summary>
     private const float CloserLookGain = 1.5f;
 
+    /// <summary>Candidates scoring at least this (below the request's threshold) that no found face explains get a closer look.</summary>
+    private const float CloserLookScore = 0.3f;
+
+    /// <summary>Most closer looks per photo, strongest candidates first.</summary>
+    private const int MaxCloserLooks = 4;
+
+    /// <summary>Overlap (IoU) above which the weaker of two boxes is dropped.</summary>
+    private const float IouThreshold = 0.3f;
+
+    /// <summary>
+    /// The weaker of two boxes is also dropped when this share of the smaller lies inside the other, whatever their IoU: a
+    /// box around part of a large face, or around a face and its surroundings, is the same face again.
+    /// </summary>
+    private const float NestedOverlap = 0.5f;
+
+    /// <summary>
+    /// Reported box = a square of the detector box's geometric-mean side times this, about the same centre, moved by
+    /// <see cref="BoxShift"/> of its side (negative is up). YuNet's boxes run from the brows to the chin; scaled, they frame
+    /// the whole face as FER2013's crops do. Fitted to this model on FER2013 Training scenes (docs/decisions/detector.md).
+    /// </summary>
+    private const float BoxScale = 1.11f;
+
+    private const float BoxShift = -0.017f;
+
     private readonly InferenceSession _session;
     private readonly string _inputName;
     private readonly string[] _outputNames;
     private readonly RunOptions _runOptions = new();
-    private readonly float _iouThreshold;
-    private readonly float _nestedOverlap;
-    private readonly float _boxScale;
-    private readonly float _boxShift;
-    private readonly float _closerLookScore;
-    private readonly int _maxCloserLooks;
 
     public YuNetDetector(OnnxSessionFactory sessions, DetectionOptions options)
     {
@@ -70,12 +88,6 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
             _runOptions.Dispose();
             throw;
         }
-        _iouThreshold = options.IouThreshold;
-        _nestedOverlap = options.NestedOverlap;
-        _boxScale = options.BoxScale;
-        _boxShift = options.BoxShift;
-        _closerLookScore = options.CloserLookScore;
-        _maxCloserLooks = options.MaxCloserLooks;
         MaxInputSide = options.MaxInputSide;
     }
 
@@ -86,20 +98,20 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
     public IReadOnlyList<DetectedFace> Detect(RgbaImage image, DetectionRequest request, out int runs)
     {
         var (scale, columns, rows) = InputShape(image.Width, image.Height, MaxInputSide);
-        var lookCloser = _closerLookScore > 0 && _closerLookScore < request.MinScore;
+        var lookCloser = CloserLookScore < request.MinScore;
         var candidates = new List<FaceCandidate>();
-        Run(image, 0, 0, scale, columns, rows, lookCloser ? _closerLookScore : request.MinScore, candidates);
+        Run(image, 0, 0, scale, columns, rows, lookCloser ? CloserLookScore : request.MinScore, candidates);
         runs = 1;
         if (lookCloser)
         {
             runs += LookCloser(image, scale, request.MinScore, candidates);
         }
 
-        var kept = YuNetDecoder.Suppress(candidates, _iouThreshold, _nestedOverlap);
+        var kept = YuNetDecoder.Suppress(candidates, IouThreshold, NestedOverlap);
         var faces = new List<DetectedFace>(Math.Min(kept.Count, request.MaxFaces));
         foreach (var candidate in kept)
         {
-            var face = YuNetDecoder.ToFace(candidate, _boxScale, _boxShift);
+            var face = YuNetDecoder.ToFace(candidate, BoxScale, BoxShift);
             if (face.Box.Width >= request.MinFaceSize)
             {
                 faces.Add(face);
@@ -128,9 +140,9 @@ internal sealed class YuNetDetector : IFaceDetector, IDisposable
         candidates.Clear();
         candidates.AddRange(strong);
         var looks = 0;
-        foreach (var candidate in YuNetDecoder.Suppress(weak, _iouThreshold, _nestedOverlap))
+        foreach (var candidate in YuNetDecoder.Suppress(weak, IouThreshold, NestedOverlap))
         {
-            if (looks == _maxCloserLooks)
+            if (looks == MaxCloserLooks)
             {
                 break;
             }

@@ -17,7 +17,7 @@ internal static unsafe partial class TurboJpeg
 
     private static readonly Lazy<bool> Loaded = new(Load);
 
-    /// <summary>Whether the library was found (<c>Fer:Pipeline:TurboJpeg</c> decides whether it is used).</summary>
+    /// <summary>Whether the library was found; where it is, JPEG pixels come from it.</summary>
     public static bool IsAvailable => Loaded.Value;
 
     /// <summary>

@@ -16,16 +16,16 @@ internal sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, 
     {
         var sessionOptions = new SessionOptions
         {
-            GraphOptimizationLevel = _options.GraphOptimizationLevel,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             // 0 stays 0: ONNX Runtime then counts physical cores, which on SMT hosts is what its threads should use.
             IntraOpNumThreads = _options.IntraOpThreads,
             InterOpNumThreads = 1,
-            LogSeverityLevel = _options.LogSeverityLevel,
+            // Sessions write to standard error, outside the service's log; at Warning they note their graph rewrites at every start.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         try
         {
-            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.IntraOpSpinning ? "1" : "0");
             if (_options.ExecutionProvider is ExecutionProvider.Cuda or ExecutionProvider.Auto)
             {
                 TryAppendCuda(sessionOptions, name);
@@ -42,32 +42,22 @@ internal sealed partial class OnnxSessionFactory(IOptions<OnnxOptions> options, 
     {
         try
         {
-            sessionOptions.AppendExecutionProvider_CUDA(_options.CudaDeviceId);
+            // The first visible device: CUDA_VISIBLE_DEVICES (or the container runtime's GPU request) picks which one that is.
+            sessionOptions.AppendExecutionProvider_CUDA(0);
             ActiveProvider = "CUDA";
         }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
-            if (_options.RequireGpu && _options.ExecutionProvider == ExecutionProvider.Cuda)
+            if (_options.ExecutionProvider == ExecutionProvider.Cuda)
             {
                 throw new InvalidOperationException(
-                    $"CUDA was required for {name} but is not available: {e.Message} Build with -p:FerGpu=true and run on a machine with CUDA 12 and cuDNN 9.", e);
+                    $"CUDA was asked for ({name}) but is not available: {e.Message} Build with -p:FerGpu=true and run on a machine with CUDA 12 and cuDNN 9, or set Fer:Onnx:ExecutionProvider to Auto to fall back to CPU.", e);
             }
-            // Auto asked for CPU as the expected outcome where there is no GPU; Cuda did not.
-            if (_options.ExecutionProvider == ExecutionProvider.Auto)
-            {
-                LogCudaAbsent(logger, name);
-            }
-            else
-            {
-                LogCudaFallback(logger, name, e.Message);
-            }
+            LogCudaAbsent(logger, name, e.Message);
             ActiveProvider = "CPU";
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA execution provider unavailable for {Model}; falling back to CPU: {Reason}")]
-    private static partial void LogCudaFallback(ILogger logger, string model, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "No CUDA for {Model}; running on CPU as Auto allows")]
-    private static partial void LogCudaAbsent(ILogger logger, string model);
+    [LoggerMessage(Level = LogLevel.Information, Message = "No CUDA for {Model}; running on CPU as Auto allows: {Reason}")]
+    private static partial void LogCudaAbsent(ILogger logger, string model, string reason);
 }

@@ -15,9 +15,17 @@ internal sealed record Prepared(int Width, int Height, List<PreparedFace> Crops,
 /// Decode → detect → align, synchronously on the calling thread: the half of the work before classification, shared by
 /// <see cref="EmotionAnalyzer"/> (which then classifies at once) and the serving layer's <c>EmotionPipeline</c> (which batches).
 /// </summary>
-/// <param name="decodeMinLongSide">See <see cref="PipelineOptions.DecodeMinLongSide"/>.</param>
-internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, DecodeLimits limits, int decodeMinLongSide)
+/// <param name="decodeMinLongSide">JPEG and WebP photos are decoded scaled, keeping their long side at least this (0 = full size).</param>
+internal sealed class FaceCropper(IImageDecoder decoder, IFaceDetector detector, FaceAligner aligner, DecodeLimits limits,
+    int decodeMinLongSide = FaceCropper.ScaledDecodeMinLongSide)
 {
+    /// <summary>
+    /// Photos whose long side is at least twice this are decoded at 1/2, 1/4 or 1/8 scale, keeping the long side at least
+    /// this: twice what the detector sees by default, so its closer looks and the crops still get full detail.
+    /// Coordinates stay in source pixels.
+    /// </summary>
+    public const int ScaledDecodeMinLongSide = 1280;
+
     /// <summary>Decode → detect → align; <paramref name="keepImage"/> hands the decoded image (full size) to the caller.</summary>
     public Prepared Prepare(ReadOnlySpan<byte> data, AnalysisRequest request, bool keepImage, CancellationToken cancellationToken)
     {

@@ -12,20 +12,6 @@ public sealed class PipelineOptions
     public bool FlipAveraging { get; set; } = true;
 
     /// <summary>
-    /// JPEG and WebP images whose longer side is at least twice this are decoded at 1/2, 1/4 or 1/8 scale, keeping the longer
-    /// side ≥ this (0 = always full size). At 1280 no face the detector can find (≥ ~20 px in a 256 view of a half-image tile)
-    /// ends up under the classifier's 48 px input, so recall and crops keep their quality. Coordinates stay in source pixels.
-    /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(0, 16_384)]
-    public int DecodeMinLongSide { get; set; } = 1280;
-
-    /// <summary>
-    /// Take JPEG pixels from the system's TurboJPEG (libjpeg-turbo with SIMD) where it is installed: the same bytes as
-    /// SkiaSharp's own decoder, faster (docs/decisions/jpeg-decoding.md). False: SkiaSharp decodes everything.
-    /// </summary>
-    public bool TurboJpeg { get; set; } = true;
-
-    /// <summary>
     /// Images decoded, detected and aligned at once across all requests and pipelines (0 = one per core); the others wait
     /// their turn in arrival order. On a CPU-bound box more at once only share the cores: each takes longer, none
     /// finishes sooner, and a large image holds every smaller one back. Classification stays batched across them all.

@@ -19,7 +19,7 @@ internal sealed class SceneEvaluator(TextWriter output)
     private const double MatchIou = 0.4;
     private static readonly double[] IouQuantiles = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-    /// <param name="settings">Option overrides as <c>Section:Property</c> → value, e.g. <c>Detection:BoxScale</c> → 1.2.</param>
+    /// <param name="settings">Option overrides as <c>Section:Property</c> → value, e.g. <c>Detection:MaxInputSide</c> → 800.</param>
     /// <param name="facesCsv">Where to write one line per true face (size, place, best IoU, box ratio), for finding out why faces are missed.</param>
     /// <param name="root">What relative model paths resolve against: the repository root, as the service's output holds models/ beside it.</param>
     public SceneMetrics Run(string dataPath, string usage, int faceCount, int seed, IReadOnlyDictionary<string, string> settings, string? facesCsv = null,

@@ -193,37 +193,6 @@ public sealed class PipelineTests(FerApiFactory factory, ITestOutputHelper outpu
     }
 
     [Fer2013Fact]
-    public async Task Detect_LargeJpegDecodedScaled_SameFacesInSourcePixelsAsFullDecode()
-    {
-        var split = PublicTest.Rows;
-        var scene = SceneBuilder.Build(split, [11, 222, 1333, 2444], new Random(29), 2880, 2160, 260, 560, SkiaSharp.SKEncodedImageFormat.Jpeg);
-        using var fullDecodeFactory = new FerApiFactory(("Fer:Pipeline:DecodeMinLongSide", "0"));
-
-        async Task<(JsonElement Image, List<JsonElement> Faces)> AnalyzeAsync(HttpClient client)
-        {
-            using var content = Http.Multipart(("image", "big.jpg", scene.Encoded, "image/jpeg"));
-            var response = await client.PostAsync("/api/emotions", content);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var image = (await response.JsonAsync()).GetProperty("images")[0];
-            return (image, image.GetProperty("faces").EnumerateArray().ToList());
-        }
-        var (scaledImage, scaled) = await AnalyzeAsync(factory.CreateClient());   // default: decoded at 1/2 (1440×1080)
-        var (_, full) = await AnalyzeAsync(fullDecodeFactory.CreateClient());
-
-        Assert.Equal((2880, 2160), (scaledImage.GetProperty("width").GetInt32(), scaledImage.GetProperty("height").GetInt32()));
-        Assert.Equal(scene.Faces.Count, scaled.Count);
-        Assert.Equal(full.Count, scaled.Count);
-        foreach (var (_, truth) in scene.Faces)
-        {
-            var best = scaled.Max(face => BoxF.IntersectionOverUnion(truth, Box(face)));
-            Assert.True(best >= MatchIou, $"pasted face {truth} matched with IoU {best:F2} only");
-            var scaledBox = Box(scaled.MaxBy(face => BoxF.IntersectionOverUnion(truth, Box(face))));
-            var fullBox = Box(full.MaxBy(face => BoxF.IntersectionOverUnion(truth, Box(face))));
-            Assert.True(BoxF.IntersectionOverUnion(scaledBox, fullBox) >= 0.85, $"scaled {scaledBox} vs full {fullBox}");
-        }
-    }
-
-    [Fer2013Fact]
     public async Task DetectFalse_AllPublicTestCrops_MatchesEvaluateAccuracyWithAndWithoutFlipAveraging()
     {
         var split = PublicTest.Rows;

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using FerService.Api.Hosting;
 using FerService.Inference.Detection;
 using FerService.Tests.Shared;
 
@@ -14,10 +15,16 @@ public sealed partial class ConfigurationDocsTests
     [GeneratedRegex("`([^`]+)`")]
     private static partial Regex Quoted();
 
-    private static SortedSet<string> DocumentedKeys()
+    private const string RemovedHeading = "## Removed settings";
+
+    /// <summary>The keys named in the first column of the settings table, or of the removed settings' table.</summary>
+    private static SortedSet<string> DocumentedKeys(bool removed = false)
     {
+        var text = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "docs", "configuration.md"));
+        var split = text.IndexOf(RemovedHeading, StringComparison.Ordinal);
+        Assert.True(split > 0, $"docs/configuration.md has no '{RemovedHeading}' section");
         var keys = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (Match row in KeyCell().Matches(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "docs", "configuration.md"))))
+        foreach (Match row in KeyCell().Matches(removed ? text[split..] : text[..split]))
         {
             // "`Fer:Limits:MaxPixelsPerImage`, `MaxImageSide`": later names share the first one's section.
             var section = "";
@@ -64,5 +71,26 @@ public sealed partial class ConfigurationDocsTests
         var options = OptionKeys();
         Assert.True(options.Count > 30, $"found only {options.Count} settings by reflection");
         Assert.Equal(options, documented);
+    }
+
+    /// <summary>Each setting is one more thing an operator must understand; the house keeps them to 40.</summary>
+    [Fact]
+    public void OptionsClasses_Settings_AtMostForty() => Assert.InRange(OptionKeys().Count, 1, 40);
+
+    [Fact]
+    public void RemovedTable_AgainstTheStartUpCheck_NamesTheSameKeysAndNoLiveOne()
+    {
+        var removed = new SortedSet<string>(RemovedSettings.Replacements.Keys, StringComparer.Ordinal);
+        Assert.Equal(removed, DocumentedKeys(removed: true));
+        Assert.Empty(removed.Intersect(OptionKeys()));
+    }
+
+    [Fact]
+    public void Start_RemovedSettingStillSet_RefusedNamingItAndItsReplacement()
+    {
+        using var factory = new FerApiFactory(("Fer:Onnx:RequireGpu", "true"), ("Fer:Detection:BoxScale", "1.2"));
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient()).ToString();
+        Assert.Contains("Fer:Onnx:RequireGpu was removed (Fer:Onnx:ExecutionProvider=Cuda", error, StringComparison.Ordinal);
+        Assert.Contains("Fer:Detection:BoxScale was removed", error, StringComparison.Ordinal);
     }
 }

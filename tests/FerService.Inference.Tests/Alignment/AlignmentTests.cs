@@ -2,6 +2,7 @@ using FerService.Inference.Alignment;
 using FerService.Inference.Classification;
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
+using FerService.Inference.Pipeline;
 using SkiaSharp;
 
 namespace FerService.Inference.Tests.Alignment;
@@ -150,6 +151,6 @@ public sealed class AlignmentTests
     public void Mirror_Crop_ReversesEveryRowOfEveryPlane()
     {
         float[] crop = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-        Assert.Equal([3f, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10], Pipeline.FaceCropper.Mirror(crop, 3));
+        Assert.Equal([3f, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10], FaceCropper.Mirror(crop, 3));
     }
 }

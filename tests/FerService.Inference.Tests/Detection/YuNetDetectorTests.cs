@@ -1,18 +1,13 @@
 using FerService.Inference.Detection;
 using FerService.Inference.Imaging;
-using FerService.Inference.Onnx;
 using FerService.Tests.Shared;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace FerService.Inference.Tests.Detection;
 
 /// <summary>The real YuNet model behind our decoding: degenerate photos and one real face.</summary>
 public sealed class YuNetDetectorTests : IDisposable
 {
-    private readonly YuNetDetector _detector = new(
-        new OnnxSessionFactory(Options.Create(new OnnxOptions()), NullLogger<OnnxSessionFactory>.Instance),
-        new DetectionOptions { ModelPath = TestPaths.Detector });
+    private readonly YuNetDetector _detector = TestDetector.Create();
 
     private static readonly DetectionRequest Request = new DetectionOptions().DefaultRequest(10);
 
