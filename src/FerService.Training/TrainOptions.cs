@@ -52,6 +52,13 @@ internal sealed record TrainOptions
     /// </summary>
     public string? FramingPath { get; init; }
     public double FramingShare { get; init; } = 0.5;
+    /// <summary>
+    /// A <c>teach</c> file: a teacher's stored predictions for every Training face. Each face's target becomes
+    /// (1 − <see cref="TeacherWeight"/>) × its smoothed label + <see cref="TeacherWeight"/> × the teacher's probabilities:
+    /// how a student of the shipped size learns from an ensemble.
+    /// </summary>
+    public string? TeacherTargetsPath { get; init; }
+    public double TeacherWeight { get; init; } = 0.5;
     /// <summary>Stop after this many optimiser steps (tests use it to keep the trainer from rotting).</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainingRows { get; init; }

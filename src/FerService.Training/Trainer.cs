@@ -208,7 +208,10 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
         }
     }
 
-    /// <summary>The one-hot original label, smoothed by <see cref="TrainOptions.LabelSmoothing"/>.</summary>
+    /// <summary>
+    /// The one-hot original label, smoothed by <see cref="TrainOptions.LabelSmoothing"/>, mixed with the teacher's
+    /// predictions where the run has them (<see cref="TrainOptions.TeacherTargetsPath"/>).
+    /// </summary>
     private Tensor SoftTargets(Fer2013Split train)
     {
         var targets = new float[train.Count * Classes];
@@ -220,6 +223,12 @@ internal sealed class Trainer(TrainOptions options, TextWriter log)
             {
                 row[c] = smoothing / Classes + (c == train.Labels[i] ? 1 - smoothing : 0);
             }
+        }
+        if (options.TeacherTargetsPath is { } teacher)
+        {
+            TeacherTargets.Mix(targets, TeacherTargets.Read(teacher, train.Count), options.TeacherWeight);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"targets: {1 - options.TeacherWeight:0.##} × label + {options.TeacherWeight:0.##} × {Path.GetFileName(teacher)} (sha256 {TeacherTargets.Sha256(teacher)})"));
         }
         return tensor(targets, [train.Count, Classes]);
     }

@@ -12,7 +12,9 @@ internal static class TrainingRecipe
         ["architecture"] = $"VGG-style conv3x3+BN+ReLU [{options.Architecture}], {(options.FlattensFeatureMap ? "last feature map flattened" : "global average pool")}, dropout {options.FeatureDropout}, linear 256 + ReLU, dropout {options.HeadDropout}, linear 7",
         ["input"] = "48x48 grey, scaled to [0,1], normalised with the Training pixel mean/std",
         ["augmentation"] = $"per sample: random {options.TrainCrop}x{options.TrainCrop} crop plus ±4 px shift, horizontal flip, ±10° rotation, 0.9–1.1 scale (one affine_grid + grid_sample), contrast 0.8–1.2, brightness ±0.1{(options.EraseProbability > 0 ? $", random erasing (p {options.EraseProbability:0.##}, 2–20 % of the face, noise fill)" : "")}; evaluation on the full 48x48 face",
-        ["loss"] = $"soft cross-entropy against the label smoothed {options.LabelSmoothing}",
+        ["loss"] = options.TeacherTargetsPath is { } teacher
+            ? string.Create(CultureInfo.InvariantCulture, $"soft cross-entropy against {1 - options.TeacherWeight:0.##} × the label smoothed {options.LabelSmoothing} + {options.TeacherWeight:0.##} × a teacher's stored flip-averaged predictions ({Path.GetFileName(teacher)}, sha256 {TeacherTargets.Sha256(teacher)}, written by the teach command)")
+            : $"soft cross-entropy against the label smoothed {options.LabelSmoothing}",
         ["optimiser"] = string.Create(CultureInfo.InvariantCulture, $"SGD nesterov momentum 0.9, weight decay {options.WeightDecay}, batch {options.BatchSize}{(options.BFloat16 ? "; bf16 mixed precision (fp32 master weights and BatchNorm)" : "")}"),
         ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"linear warm-up over {Trainer.WarmupFraction:P0} to LR {options.LearningRate}, cosine to 0; progress = max(step / planned steps, elapsed / budget)"),
         ["weightAveraging"] = string.Create(CultureInfo.InvariantCulture, $"EMA of weights and BN statistics, decay {options.EmaDecay}; best of model and EMA kept"),
