@@ -40,8 +40,8 @@ public sealed class FaceAnnotator : IDisposable
         for (var i = 0; i < faces.Count; i++)
         {
             var face = faces[i];
-            var label = model.Label(face.ClassProbabilities.Span);
-            var colour = Colours[label.Index % Colours.Length];
+            // The face carries its label already; the card's order only picks the colour, the same for an emotion everywhere.
+            var colour = Colours[Math.Max(0, IndexOf(model.Labels, face.Emotion)) % Colours.Length];
             var box = SKRect.Create(face.Box.X, face.Box.Y, face.Box.Width, face.Box.Height);
             stroke.Color = colour;
             canvas.DrawRect(box, stroke);
@@ -55,7 +55,7 @@ public sealed class FaceAnnotator : IDisposable
             }
             if (font is not null)
             {
-                var text = $"{i + 1}: {label.Emotion} {label.Confidence:P0}";
+                var text = $"{i + 1}: {face.Emotion} {face.Confidence:P0}";
                 var width = font.MeasureText(text) + 2 * line;
                 var height = line * 9;
                 var top = box.Top > height ? box.Top - height : Math.Min(box.Bottom, image.Height - height);
@@ -72,4 +72,16 @@ public sealed class FaceAnnotator : IDisposable
     }
 
     public void Dispose() => _typeface?.Dispose();
+
+    private static int IndexOf(IReadOnlyList<string> labels, string label)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (labels[i] == label)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
 }
