@@ -94,7 +94,9 @@ def stream():
             continue
         try:
             key = base64.b64encode(os.urandom(16)).decode()
-            s.sendall((f"GET {prefix}/api/emotions/stream HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            # With the Origin the page served through the proxy sends: the replica checks it against the Host.
+            s.sendall((f"GET {prefix}/api/emotions/stream HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
+                       f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
                        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
             reader = s.makefile("rb")
             status = int(reader.readline().split()[1])

@@ -14,6 +14,7 @@ public static class StreamEndpoints
             .WithName("StreamEmotions")
             .WithSummary("WebSocket: send binary JPEG/PNG frames, get one JSON result per frame with face tracks and smoothed probabilities")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return api;
     }

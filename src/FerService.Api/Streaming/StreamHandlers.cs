@@ -19,11 +19,18 @@ internal static class StreamHandlers
 {
     internal static async Task<IResult> StreamAsync(HttpContext context, [FromKeyedServices(StreamExtensions.PipelineKey)] EmotionPipeline pipeline,
         IOptions<StreamOptions> streamOptions, IOptions<DetectionOptions> detectionOptions, IOptions<Analysis.LimitsOptions> limits,
-        StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime)
+        StreamConnections connections, LoadShedding shedding, IHostApplicationLifetime lifetime, IOptions<CrossOriginOptions> crossOrigin)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
             return Problems.Result(Problems.BadRequest("Open this endpoint as a WebSocket and send binary JPEG or PNG frames."));
+        }
+        // Here, not WebSocketOptions.AllowedOrigins: that fixed list cannot name the page's own origin, which is whatever
+        // host and (forwarded) scheme the request came to, and its refusal is a bare 403 without a problem.
+        if (!crossOrigin.Value.AllowsWebSocketFrom(context.Request))
+        {
+            return Problems.Result(Problems.Create(StatusCodes.Status403Forbidden, "Origin not allowed",
+                "Only pages on the service's own origin or on Fer:Cors:AllowedOrigins may open this stream."));
         }
         var options = streamOptions.Value;
         if (!connections.TryOpen(options.MaxConnections))

@@ -232,6 +232,87 @@ public sealed class StreamTests
         await first.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
     }
 
+    /// <summary>The upgrade's HTTP status with Origin (and X-Forwarded-Proto) set as given; an accepted stream is closed.</summary>
+    private static async Task<HttpStatusCode> OpenFromAsync(FerApiFactory factory, string? origin, string? forwardedProto = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+        if (forwardedProto is not null)
+        {
+            socket.Options.SetRequestHeader("X-Forwarded-Proto", forwardedProto);
+        }
+        try
+        {
+            await socket.ConnectAsync(StreamUri(factory), CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        return socket.HttpStatusCode;
+    }
+
+    [Fact]
+    public async Task Stream_OriginsOfBrowsersAndOtherClients_OnlyOwnAndAllowedOnesAccepted()
+    {
+        const string App = "https://app.example.org";
+        using var factory = FerApiFactory.OnKestrel(("Fer:Cors:AllowedOrigins:0", App));
+        var own = $"http://{StreamUri(factory).Authority}";
+
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, null));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, own));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, App));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, "HTTPS://APP.example.org:443"));
+    }
+
+    [Theory]
+    [InlineData("https://evil.example.net")]
+    [InlineData("https://app.example.org:8443")]
+    [InlineData("http://app.example.org")]
+    [InlineData("null")]
+    public async Task Stream_ForeignOrigin_RefusedWithAProblemBeforeTheUpgrade(string origin)
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Cors:AllowedOrigins:0", "https://app.example.org"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, await OpenFromAsync(factory, origin));
+        // The same handshake over plain HTTP, to read the answer's body (a WebSocket client keeps it).
+        using var handshake = new HttpRequestMessage(HttpMethod.Get, "/api/emotions/stream");
+        handshake.Headers.Connection.Add("Upgrade");
+        handshake.Headers.Upgrade.Add(new System.Net.Http.Headers.ProductHeaderValue("websocket"));
+        handshake.Headers.Add("Sec-WebSocket-Version", "13");
+        handshake.Headers.Add("Sec-WebSocket-Key", Convert.ToBase64String(new byte[16]));
+        handshake.Headers.Add("Origin", origin);
+        var answer = await factory.CreateClient().SendAsync(handshake);
+        Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Origin not allowed", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stream_ForeignOriginWithoutCorsSettings_RefusedButOwnOriginAccepted()
+    {
+        using var factory = FerApiFactory.OnKestrel();
+
+        Assert.Equal(HttpStatusCode.Forbidden, await OpenFromAsync(factory, "https://evil.example.net"));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, $"http://{StreamUri(factory).Authority}"));
+    }
+
+    /// <summary>Behind a TLS-terminating proxy the page's origin is https: the trusted proxy's X-Forwarded-Proto says so.</summary>
+    [Fact]
+    public async Task Stream_OwnHttpsOriginBehindATrustedProxy_AcceptedAndPlainHttpRefused()
+    {
+        using var factory = FerApiFactory.OnKestrel(("Fer:Proxy:TrustedNetworks:0", "127.0.0.1/32"));
+        var authority = StreamUri(factory).Authority;
+
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenFromAsync(factory, $"https://{authority}", "https"));
+        Assert.Equal(HttpStatusCode.Forbidden, await OpenFromAsync(factory, $"http://{authority}", "https"));
+    }
+
     [Fact]
     public async Task Get_StreamsRefusedWhenFull_LoggedAsOneWarningNotAnErrorEach()
     {
