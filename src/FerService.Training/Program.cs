@@ -22,7 +22,7 @@ namespace FerService.Training
                        [--weight-decay 0.0005] [--label-smoothing 0.1]
                        [--init models/emotion-fer2013.onnx] [--jitter standard|pipeline] [--lr 0.05]   (fine-tune an exported model; framing jitter as the service's detector makes it)
                        [--framing framing-training.csv] [--framing-share 0.5]   (that share of faces cropped where the service's detector frames them; see framing)
-                       [--teacher-targets teacher-training.csv] [--teacher-weight 0.5]   (distil: targets mixed with a teacher's stored predictions; see teach)
+                       [--teacher-targets artifacts/teacher-training.csv] [--teacher-weight 0.5]   (distil: targets mixed with a teacher's stored predictions; see teach)
                        [--precision fp32|bf16]   (bf16: mixed precision, fp32 master weights; faster on CPUs with AVX512-BF16)
                        [--layout nchw|nhwc]   (nhwc: conv weights stored channels-last, so libtorch's CPU convolutions run NHWC)
               train    --resume <run dir> [--stop-after-epochs N]   (continue a run from its last finished epoch, with its own options)
@@ -31,7 +31,7 @@ namespace FerService.Training
               ensemble --members a.onnx,b.onnx[,...] [--average probabilities|logits] [--data ...] [--out models/]
                        (one graph averaging the members, emotion-ensemble.onnx/.json, and its int8 twin from the members' -int8 twins;
                        without --average both are measured on PublicTest and the better flip-averaged one is kept)
-              teach    --model models/emotion-ensemble.onnx [--data ...] [--out teacher-training.csv] [--max-rows N]
+              teach    --model models/emotion-ensemble.onnx [--data ...] [--out artifacts/teacher-training.csv] [--max-rows N]
                        (the model's flip-averaged probabilities at its card's temperature for every Training face, for train --teacher-targets)
               evaluate --model models/emotion-fer2013.onnx [--data ...] [--usage PublicTest] [--report-dir DIR] [--update-card true]
               evaluate-scenes [--data ...] [--usage PublicTest] [--faces 1600] [--seed 2013] [--set Detection:MaxInputSide=800,...] [--faces-csv FILE] [--root .]
@@ -95,7 +95,7 @@ namespace FerService.Training
                     case "teach":
                         TeacherTargets.Write(DataPath(arguments),
                             arguments.Get("model") ?? throw new ArgumentException("teach needs --model <file.onnx> (an ensemble or any exported model)."),
-                            arguments.Get("out") ?? "teacher-training.csv", output, arguments.GetInt("max-rows") ?? int.MaxValue);
+                            arguments.Get("out") ?? Path.Combine("artifacts", "teacher-training.csv"), output, arguments.GetInt("max-rows") ?? int.MaxValue);
                         return 0;
                     case "evaluate-scenes":
                         new Scenes.SceneEvaluator(output).Run(DataPath(arguments), arguments.Get("usage") ?? "PublicTest",

@@ -35,6 +35,11 @@ internal static class TeacherTargets
         var probabilities = new float[Classes];
         var mirrored = new float[Classes];
         var agree = 0;
+        // Derived from FER2013, so it belongs with the other git-ignored outputs, never beside the code.
+        if (Path.GetDirectoryName(Path.GetFullPath(outputPath)) is { } folder)
+        {
+            Directory.CreateDirectory(folder);
+        }
         using (var writer = new StreamWriter(outputPath))
         {
             writer.WriteLine("row," + string.Join(',', manifest.Labels));
